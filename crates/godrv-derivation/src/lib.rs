@@ -1,0 +1,1 @@
+//! Nix derivations as data: nixbase32, store paths, placeholders, JSON v4, ATerm, .drv paths

@@ -1,0 +1,1 @@
+//! Replay one planned go action inside a Nix build, without a shell

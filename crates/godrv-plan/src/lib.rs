@@ -1,0 +1,1 @@
+//! Turn a go action graph into one derivation spec per action

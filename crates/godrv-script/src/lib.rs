@@ -1,0 +1,1 @@
+//! Parse `go build -n` scripts into a typed action graph

@@ -1,0 +1,10 @@
+//! godrv: build Go programs with Nix, one derivation per Go package.
+
+use anyhow::Result;
+use clap::Parser;
+
+mod cli;
+
+fn main() -> Result<()> {
+    cli::Cli::parse().run()
+}
