@@ -1,1 +1,345 @@
-//! Replay one planned go action inside a Nix build, without a shell
+//! Replay one planned go action inside a Nix build, without a shell.
+//!
+//! `godrv exec` is the builder of every per-action derivation. It reads the [`ActionSpec`] from the
+//! derivation's `godrvAction` attribute, links each dependency's output into the scratch directory
+//! (`$WORK/b002`, `$WORK/b003`, …), replays the steps with explicit argv, environment and working
+//! directory, and copies the files dependents read (`keep`) to `$out`.
+//!
+//! The environment it reads ([`BuildEnv::from_env`]): `godrvAction`, `goroot`, `out`, and when the
+//! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
+//! cgo and external linking), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process;
+
+use godrv_plan::spec::{self, ActionSpec, ExecStep};
+
+/// What failed while replaying an action.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("the builder environment has no `{0}` attribute (is this a godrv derivation?)")]
+    MissingAttr(String),
+    #[error("the `godrvAction` attribute is not a valid action spec: {0}")]
+    BadSpec(#[from] serde_json::Error),
+    #[error("{what} {path}: {source}")]
+    Io { what: &'static str, path: PathBuf, source: io::Error },
+    #[error("could not start {program} (in {cwd}): {source}")]
+    Spawn { program: String, cwd: PathBuf, source: io::Error },
+    #[error("{name}: command failed ({status}): {command}")]
+    CommandFailed { name: String, status: process::ExitStatus, command: String },
+    #[error("the action refers to {0}, which this derivation does not provide")]
+    MissingToken(&'static str),
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
+    move |source| ExecError::Io { what, path: path.to_path_buf(), source }
+}
+
+/// The builder's inputs, read from the environment Nix gives it.
+#[derive(Clone, Debug)]
+pub struct BuildEnv {
+    pub name: String,
+    pub spec: ActionSpec,
+    pub goroot: PathBuf,
+    pub out: PathBuf,
+    pub src: Option<PathBuf>,
+    pub modcache: Option<PathBuf>,
+    pub cc: Option<PathBuf>,
+    pub deps: Vec<PathBuf>,
+    pub scratch: PathBuf,
+}
+
+impl BuildEnv {
+    /// Reads the derivation attributes from the process environment.
+    pub fn from_env() -> Result<Self, ExecError> {
+        let get = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        let need = |name: &str| get(name).ok_or_else(|| ExecError::MissingAttr(name.to_string()));
+        let spec_json =
+            std::env::var(spec::SPEC_ATTR).map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
+        let spec: ActionSpec = serde_json::from_str(&spec_json)?;
+        let deps = (0..spec.deps).map(|i| need(&spec::dep_attr(i))).collect::<Result<_, _>>()?;
+        let scratch = get("NIX_BUILD_TOP").or_else(|| get("TMPDIR")).unwrap_or_else(std::env::temp_dir);
+        Ok(BuildEnv {
+            name: std::env::var("name").unwrap_or_else(|_| "godrv-action".to_string()),
+            spec,
+            goroot: need("goroot")?,
+            out: need("out")?,
+            src: get("src"),
+            modcache: get("modcache"),
+            cc: get("cc"),
+            deps,
+            scratch,
+        })
+    }
+}
+
+/// Token values for one build.
+struct Tokens {
+    work: String,
+    goroot: String,
+    out: String,
+    src: Option<String>,
+    modcache: Option<String>,
+}
+
+impl Tokens {
+    fn expand(&self, text: &str) -> Result<String, ExecError> {
+        if !text.contains('$') {
+            return Ok(text.to_string());
+        }
+        let mut out = text.replace("$WORK", &self.work).replace("$GOROOT", &self.goroot).replace("$OUT", &self.out);
+        for (token, value) in [("$SRC", &self.src), ("$MODCACHE", &self.modcache)] {
+            if out.contains(token) {
+                out = out.replace(token, value.as_deref().ok_or(ExecError::MissingToken(token))?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Replays the action and fills `$out`.
+pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
+    let work = env.scratch.join("work");
+    fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
+    for (i, dep) in env.deps.iter().enumerate() {
+        let link = work.join(spec::dep_dir(i));
+        std::os::unix::fs::symlink(dep, &link).map_err(io_err("linking dependency at", &link))?;
+    }
+    let path = path(env);
+    let tokens = Tokens {
+        work: work.to_string_lossy().into_owned(),
+        goroot: env.goroot.to_string_lossy().into_owned(),
+        out: env.out.to_string_lossy().into_owned(),
+        src: env.src.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        modcache: env.modcache.as_ref().map(|p| p.to_string_lossy().into_owned()),
+    };
+    for step in &env.spec.steps {
+        run_step(env, &tokens, &path, step)?;
+    }
+    fs::create_dir_all(&env.out).map_err(io_err("creating", &env.out))?;
+    let own = work.join(spec::OWN_DIR);
+    for file in &env.spec.keep {
+        let from = own.join(file);
+        let to = env.out.join(file);
+        if file == "." {
+            copy_tree(&from, &env.out)?;
+        } else {
+            copy_file(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+fn path(env: &BuildEnv) -> OsString {
+    let mut dirs = Vec::new();
+    if let Some(cc) = &env.cc {
+        dirs.push(cc.join("bin"));
+    }
+    dirs.push(env.goroot.join("bin"));
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+fn run_step(env: &BuildEnv, tokens: &Tokens, path: &OsString, step: &ExecStep) -> Result<(), ExecError> {
+    match step {
+        ExecStep::Mkdir { path } => {
+            let dir = PathBuf::from(tokens.expand(path)?);
+            fs::create_dir_all(&dir).map_err(io_err("creating", &dir))
+        }
+        ExecStep::WriteFile { path, contents } => {
+            let file = PathBuf::from(tokens.expand(path)?);
+            create_parent(&file)?;
+            fs::write(&file, tokens.expand(contents)?).map_err(io_err("writing", &file))
+        }
+        ExecStep::Move { from, to } => {
+            let (from, to) = (PathBuf::from(tokens.expand(from)?), PathBuf::from(tokens.expand(to)?));
+            create_parent(&to)?;
+            if fs::rename(&from, &to).is_err() {
+                copy_file(&from, &to)?;
+                fs::remove_file(&from).map_err(io_err("removing", &from))?;
+            }
+            Ok(())
+        }
+        ExecStep::Copy { from, to } => {
+            let (from, to) = (PathBuf::from(tokens.expand(from)?), PathBuf::from(tokens.expand(to)?));
+            create_parent(&to)?;
+            copy_file(&from, &to)
+        }
+        ExecStep::Remove { path } => {
+            let target = PathBuf::from(tokens.expand(path)?);
+            match fs::symlink_metadata(&target) {
+                Ok(m) if m.is_dir() => fs::remove_dir_all(&target).map_err(io_err("removing", &target)),
+                Ok(_) => fs::remove_file(&target).map_err(io_err("removing", &target)),
+                Err(_) => Ok(()),
+            }
+        }
+        ExecStep::Run { cwd, env: vars, argv, ignore_failure } => {
+            let argv = argv.iter().map(|a| tokens.expand(a)).collect::<Result<Vec<_>, _>>()?;
+            let cwd = PathBuf::from(tokens.expand(cwd)?);
+            let program = resolve_program(&env.goroot, &argv);
+            let mut command = process::Command::new(&program);
+            command.args(&argv[program_args_start(&argv)..]).current_dir(&cwd).env("PATH", path);
+            for (name, value) in vars {
+                command.env(name, tokens.expand(value)?);
+            }
+            let status = command.status().map_err(|source| ExecError::Spawn {
+                program: program.to_string_lossy().into_owned(),
+                cwd: cwd.clone(),
+                source,
+            })?;
+            if !status.success() && !ignore_failure {
+                return Err(ExecError::CommandFailed { name: env.name.clone(), status, command: argv.join(" ") });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `go tool NAME …` runs `$GOROOT/pkg/tool/<os_arch>/NAME` directly.
+fn resolve_program(goroot: &Path, argv: &[String]) -> PathBuf {
+    if let [go, tool, name, ..] = argv {
+        if go == "go" && tool == "tool" {
+            if let Some(dir) = tool_dir(goroot) {
+                return dir.join(name);
+            }
+        }
+    }
+    PathBuf::from(&argv[0])
+}
+
+fn program_args_start(argv: &[String]) -> usize {
+    match argv {
+        [go, tool, _, ..] if go == "go" && tool == "tool" => 3,
+        _ => 1,
+    }
+}
+
+fn tool_dir(goroot: &Path) -> Option<PathBuf> {
+    let dir = goroot.join("pkg/tool");
+    let mut entries: Vec<PathBuf> = fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    let host = format!("{}_{}", std::env::consts::OS, go_arch());
+    entries.iter().find(|p| p.ends_with(&host)).or(entries.first()).cloned()
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
+}
+
+fn create_parent(file: &Path) -> Result<(), ExecError> {
+    match file.parent() {
+        Some(dir) => fs::create_dir_all(dir).map_err(io_err("creating", dir)),
+        None => Ok(()),
+    }
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<(), ExecError> {
+    create_parent(to)?;
+    fs::copy(from, to).map_err(io_err("copying", from))?;
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
+    fs::create_dir_all(to).map_err(io_err("creating", to))?;
+    for entry in fs::read_dir(from).map_err(io_err("reading", from))? {
+        let entry = entry.map_err(io_err("reading", from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(io_err("reading", &src))?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            copy_file(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_steps_with_tokens_and_keeps_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dep = tmp.path().join("dep");
+        fs::create_dir_all(&dep).unwrap();
+        fs::write(dep.join("_pkg_.a"), "dep archive").unwrap();
+        let spec = ActionSpec {
+            steps: vec![
+                ExecStep::Mkdir { path: "$WORK/b001/".into() },
+                ExecStep::WriteFile {
+                    path: "$WORK/b001/importcfg".into(),
+                    contents: "packagefile dep=$WORK/b002/_pkg_.a\n".into(),
+                },
+                ExecStep::Copy { from: "$WORK/b002/_pkg_.a".into(), to: "$WORK/b001/copy.a".into() },
+                ExecStep::Run {
+                    cwd: "$WORK".into(),
+                    env: vec![],
+                    argv: vec!["/bin/cp".into(), "b001/copy.a".into(), "b001/_pkg_.a".into()],
+                    ignore_failure: false,
+                },
+            ],
+            deps: 1,
+            keep: vec!["_pkg_.a".into(), "importcfg".into()],
+        };
+        let out = tmp.path().join("out");
+        let env = BuildEnv {
+            name: "go-test".into(),
+            spec,
+            goroot: tmp.path().join("goroot"),
+            out: out.clone(),
+            src: None,
+            modcache: None,
+            cc: None,
+            deps: vec![dep.clone()],
+            scratch: tmp.path().join("build"),
+        };
+        run(&env).unwrap();
+        assert_eq!(fs::read_to_string(out.join("_pkg_.a")).unwrap(), "dep archive");
+        let work = tmp.path().join("build/work");
+        assert_eq!(
+            fs::read_to_string(out.join("importcfg")).unwrap(),
+            format!("packagefile dep={}/b002/_pkg_.a\n", work.display())
+        );
+    }
+
+    #[test]
+    fn failing_command_names_the_derivation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = BuildEnv {
+            name: "go-broken".into(),
+            spec: ActionSpec {
+                steps: vec![ExecStep::Run {
+                    cwd: "$WORK".into(),
+                    env: vec![],
+                    argv: vec!["/bin/false".into()],
+                    ignore_failure: false,
+                }],
+                deps: 0,
+                keep: vec![],
+            },
+            goroot: tmp.path().to_path_buf(),
+            out: tmp.path().join("out"),
+            src: None,
+            modcache: None,
+            cc: None,
+            deps: vec![],
+            scratch: tmp.path().to_path_buf(),
+        };
+        let err = run(&env).unwrap_err().to_string();
+        assert!(err.starts_with("go-broken: command failed"), "{err}");
+    }
+
+    #[test]
+    fn missing_source_token_is_an_error() {
+        let tokens = Tokens { work: "/w".into(), goroot: "/g".into(), out: "/o".into(), src: None, modcache: None };
+        assert_eq!(tokens.expand("$WORK/b001 $GOROOT/bin").unwrap(), "/w/b001 /g/bin");
+        assert!(matches!(tokens.expand("$SRC/main.go"), Err(ExecError::MissingToken("$SRC"))));
+    }
+}

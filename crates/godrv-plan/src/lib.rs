@@ -1,1 +1,485 @@
-//! Turn a go action graph into one derivation spec per action
+//! Turn a go action graph into one derivation spec per action.
+//!
+//! The planner takes the [`ActionGraph`] that `godrv-script` parsed and produces a [`Plan`]: one
+//! [`PlannedAction`] per derivation. Each carries a canonical [`ActionSpec`] (see [`spec`]) that
+//! `godrv exec` replays, the planned actions it depends on, and the source files it reads.
+//!
+//! Rules:
+//! - An action whose directory holds both the main package's compile and the link (go puts both in
+//!   `$WORK/b001`) is split at the step that writes `importcfg.link`: the compile stays cached when
+//!   only link flags change.
+//! - `-buildid` flags of `compile` and `link` and `buildid -w` steps are dropped (they embed the IDs
+//!   of every dependency and would defeat caching); the link gets `-buildid=`, as
+//!   `go build -ldflags=-buildid=` does.
+//! - The final `mv`/`cp` of a binary out of `$WORK` writes `$OUT/bin/<name>`; the `rm -rf` of the
+//!   link's directory after it is dropped.
+//! - A package's source set is every regular file of the directories its sources are in (C headers
+//!   are never named by the script) plus the files it names elsewhere (embedded files).
+
+pub mod rewrite;
+pub mod spec;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use godrv_script::{Action, ActionGraph, ActionId, ActionKind, Command, Step};
+use serde::{Deserialize, Serialize};
+
+use rewrite::{rewrite_work_refs, work_refs, PrefixMap};
+pub use spec::{ActionSpec, ExecStep};
+
+/// The directories that a script names and that a derivation gets as inputs.
+#[derive(Clone, Debug)]
+pub struct Roots {
+    /// GOROOT of the toolchain that printed the script.
+    pub goroot: PathBuf,
+    /// Module cache (GOMODCACHE) the script read third-party modules from, if any.
+    pub modcache: Option<PathBuf>,
+}
+
+/// The role of a planned action in the build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Compile,
+    Link,
+    /// Gathers the binaries of several links into one output.
+    Bundle,
+    Other,
+}
+
+/// One derivation of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedAction {
+    /// Derivation name.
+    pub name: String,
+    /// Import path of the package, if the action builds one.
+    pub package: Option<String>,
+    pub role: Role,
+    /// Keys of the planned actions linked at `$WORK/b002`, `$WORK/b003`, … (in this order).
+    pub deps: Vec<String>,
+    /// Source files relative to the start directory (empty: the action reads no user source).
+    pub sources: BTreeSet<String>,
+    /// The action reads third-party modules from the module cache.
+    pub uses_modcache: bool,
+    /// Names of the binaries it writes to `$OUT/bin`.
+    pub binaries: Vec<String>,
+    /// What `godrv exec` replays.
+    pub spec: ActionSpec,
+}
+
+/// Every derivation of one build, keyed by a plan-local key (`b005`, `b001-link`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub actions: BTreeMap<String, PlannedAction>,
+    /// Key of the action whose output is the build's result.
+    pub top: String,
+}
+
+impl Plan {
+    /// All keys, dependencies first; ties broken by key.
+    pub fn topological_order(&self) -> Vec<&str> {
+        let mut order = Vec::with_capacity(self.actions.len());
+        let mut done = BTreeSet::new();
+        for key in self.actions.keys() {
+            self.visit(key, &mut done, &mut order);
+        }
+        order
+    }
+
+    fn visit<'a>(&'a self, key: &'a str, done: &mut BTreeSet<&'a str>, order: &mut Vec<&'a str>) {
+        if !done.insert(key) {
+            return;
+        }
+        for dep in &self.actions[key].deps {
+            self.visit(dep, done, order);
+        }
+        order.push(key);
+    }
+}
+
+/// Why a graph cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("action {action} reads {path}, which is neither in the source tree {start_dir}, in GOROOT, nor in the module cache")]
+    ForeignSource { action: ActionId, path: PathBuf, start_dir: PathBuf },
+    #[error("action {action} refers to $WORK/b{target:03}, which no action of the script creates")]
+    UnknownWorkDir { action: ActionId, target: u32 },
+    #[error("the script builds no binary (no `mv`/`cp` of a link output out of $WORK)")]
+    NoBinary,
+    #[error("reading the source directory {dir}: {source}")]
+    ReadDir { dir: PathBuf, source: std::io::Error },
+    #[error("action {action} runs a command with an empty argv")]
+    EmptyCommand { action: ActionId },
+}
+
+/// One part of a script action: the whole action, or its compile or link half.
+struct Part<'a> {
+    key: String,
+    action: &'a Action,
+    steps: &'a [Step],
+    role: Role,
+    /// Paths inside the action's own directory that this part writes (link half only).
+    own_paths: BTreeSet<String>,
+}
+
+/// Plans every action of `graph`.
+pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
+    let start_dir = graph.start_dir.as_path();
+    let mut prefixes = PrefixMap::default();
+    prefixes.add(&roots.goroot, "$GOROOT");
+    prefixes.add(start_dir, "$SRC");
+    if let Some(modcache) = &roots.modcache {
+        prefixes.add(modcache, "$MODCACHE");
+    }
+
+    let parts = split_actions(graph);
+    let by_action: BTreeMap<ActionId, Vec<usize>> =
+        parts.iter().enumerate().fold(BTreeMap::new(), |mut m, (i, p)| {
+            m.entry(p.action.id).or_default().push(i);
+            m
+        });
+
+    // Pass 1: which part does each `$WORK/bNNN/path` reference of each part resolve to?
+    let resolve = |from: usize, action: u32, path: &str| -> Result<usize, PlanError> {
+        let id = ActionId(action);
+        let candidates = by_action
+            .get(&id)
+            .ok_or(PlanError::UnknownWorkDir { action: parts[from].action.id, target: action })?;
+        if candidates.contains(&from) && (candidates.len() == 1 || parts[from].owns(path)) {
+            return Ok(from);
+        }
+        Ok(candidates[0])
+    };
+    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); parts.len()];
+    let mut keep: Vec<BTreeSet<String>> = vec![BTreeSet::new(); parts.len()];
+    for (i, part) in parts.iter().enumerate() {
+        for text in part.steps.iter().flat_map(step_strings) {
+            for r in work_refs(text) {
+                let target = resolve(i, r.action, r.path)?;
+                if target != i {
+                    deps[i].insert(target);
+                    keep[target].insert(if r.path.is_empty() { ".".to_string() } else { r.path.to_string() });
+                }
+            }
+        }
+    }
+
+    // Dependencies are linked in a canonical order: by package, role and then key.
+    let sort_key = |j: &usize| (parts[*j].action.package.clone(), parts[*j].role, parts[*j].key.clone());
+
+    let mut actions = BTreeMap::new();
+    let mut tops = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mut dep_list: Vec<usize> = deps[i].iter().copied().collect();
+        dep_list.sort_by_key(sort_key);
+        let alias = |target: usize| -> String {
+            if target == i {
+                spec::OWN_DIR.to_string()
+            } else {
+                let pos = dep_list.iter().position(|d| *d == target).expect("dependency collected in pass 1");
+                spec::dep_dir(pos)
+            }
+        };
+        let sources = source_set(part, start_dir, roots)?;
+        let uses_modcache = part
+            .action
+            .sources
+            .iter()
+            .any(|s| roots.modcache.as_deref().is_some_and(|m| s.starts_with(m)));
+        let cwd_token = if sources.is_empty() { "$WORK" } else { "$SRC" };
+        let mut binaries = Vec::new();
+        let mut steps = Vec::new();
+        for step in part.steps {
+            let rw = |text: &str| -> String {
+                let text = rewrite_work_refs(text, |r| resolve(i, r.action, r.path).ok().map(alias));
+                prefixes.rewrite(&text)
+            };
+            if let Some(step) = plan_step(step, part.action, start_dir, cwd_token, &rw, &mut binaries)? {
+                steps.push(step);
+            }
+        }
+        let role = if binaries.is_empty() { part.role } else { Role::Link };
+        if !binaries.is_empty() {
+            tops.push(part.key.clone());
+        }
+        let name = derivation_name(part.action.package.as_deref(), role, &binaries);
+        actions.insert(
+            part.key.clone(),
+            PlannedAction {
+                name,
+                package: part.action.package.clone(),
+                role,
+                deps: dep_list.iter().map(|d| parts[*d].key.clone()).collect(),
+                sources,
+                uses_modcache,
+                binaries,
+                spec: ActionSpec { steps, deps: dep_list.len(), keep: keep[i].iter().cloned().collect() },
+            },
+        );
+    }
+
+    let top = match tops.len() {
+        0 => return Err(PlanError::NoBinary),
+        1 => tops.remove(0),
+        _ => {
+            let bundle = bundle_action(&actions, &tops);
+            actions.insert("bundle".to_string(), bundle);
+            "bundle".to_string()
+        }
+    };
+    Ok(Plan { actions, top })
+}
+
+impl Part<'_> {
+    /// Whether `path` (inside the action's own directory) is written by this part rather than
+    /// by the other half of the same action.
+    fn owns(&self, path: &str) -> bool {
+        if self.role != Role::Link || self.own_paths.is_empty() {
+            return self.role != Role::Link;
+        }
+        self.own_paths
+            .iter()
+            .any(|own| path == own || path.starts_with(&format!("{}/", own.trim_end_matches('/'))))
+    }
+}
+
+/// Splits each action into parts: an action with a compile and then a link in the same directory
+/// becomes two parts.
+fn split_actions(graph: &ActionGraph) -> Vec<Part<'_>> {
+    let mut parts = Vec::new();
+    for id in graph.topological_order() {
+        let action = &graph.actions[&id];
+        let role = match action.kind {
+            ActionKind::Link => Role::Link,
+            ActionKind::Compile | ActionKind::Cgo | ActionKind::TestMain => Role::Compile,
+            ActionKind::Other => Role::Other,
+        };
+        let split_at = action.steps.iter().position(|s| {
+            matches!(s, Step::WriteFile { path, .. } if path.ends_with("/importcfg.link"))
+        });
+        let has_compile_before = split_at.is_some_and(|at| action.steps[..at].iter().any(is_compile));
+        match split_at {
+            Some(at) if has_compile_before => {
+                let own = format!("$WORK/{id}/");
+                let link_steps = &action.steps[at..];
+                let own_paths = link_steps
+                    .iter()
+                    .flat_map(written_paths)
+                    .filter_map(|p| p.strip_prefix(&own).map(str::to_string))
+                    .collect();
+                parts.push(Part {
+                    key: id.to_string(),
+                    action,
+                    steps: &action.steps[..at],
+                    role: Role::Compile,
+                    own_paths: BTreeSet::new(),
+                });
+                parts.push(Part { key: format!("{id}-link"), action, steps: link_steps, role: Role::Link, own_paths });
+            }
+            _ => parts.push(Part { key: id.to_string(), action, steps: &action.steps, role, own_paths: BTreeSet::new() }),
+        }
+    }
+    parts
+}
+
+fn is_compile(step: &Step) -> bool {
+    matches!(step, Step::Run(c) if tool_name(c) == Some("compile"))
+}
+
+/// The Go tool a command runs: `compile` for `/…/pkg/tool/linux_amd64/compile` and for
+/// `go tool compile`.
+fn tool_name(cmd: &Command) -> Option<&str> {
+    match cmd.argv.as_slice() {
+        [go, tool, name, ..] if go == "go" && tool == "tool" => Some(name),
+        [path, ..] if path.contains("/pkg/tool/") => path.rsplit('/').next(),
+        _ => None,
+    }
+}
+
+/// Paths a step writes (for telling apart the link half's own files).
+fn written_paths(step: &Step) -> Vec<&str> {
+    match step {
+        Step::Mkdir { path } | Step::WriteFile { path, .. } => vec![path],
+        Step::Move { to, .. } | Step::Copy { to, .. } => vec![to],
+        Step::Run(cmd) => cmd
+            .argv
+            .windows(2)
+            .filter(|w| w[0] == "-o")
+            .map(|w| w[1].as_str())
+            .collect(),
+        Step::Remove { .. } | Step::Cat { .. } => vec![],
+    }
+}
+
+/// Every string of a step that may hold a `$WORK` reference.
+fn step_strings(step: &Step) -> Vec<&str> {
+    match step {
+        Step::Mkdir { path } | Step::Remove { path } | Step::Cat { path } => vec![path],
+        Step::WriteFile { path, contents } => vec![path, contents],
+        Step::Move { from, to } | Step::Copy { from, to } => vec![from, to],
+        Step::Run(cmd) => cmd
+            .argv
+            .iter()
+            .map(String::as_str)
+            .chain(cmd.env.iter().map(|(_, v)| v.as_str()))
+            .collect(),
+    }
+}
+
+/// Turns one script step into an exec step (`None`: dropped).
+fn plan_step(
+    step: &Step,
+    action: &Action,
+    start_dir: &Path,
+    cwd_token: &str,
+    rw: &dyn Fn(&str) -> String,
+    binaries: &mut Vec<String>,
+) -> Result<Option<ExecStep>, PlanError> {
+    Ok(Some(match step {
+        Step::Mkdir { path } => ExecStep::Mkdir { path: rw(path) },
+        Step::WriteFile { path, contents } => ExecStep::WriteFile { path: rw(path), contents: rw(contents) },
+        Step::Run(cmd) => {
+            if cmd.argv.is_empty() {
+                return Err(PlanError::EmptyCommand { action: action.id });
+            }
+            if tool_name(cmd) == Some("buildid") {
+                return Ok(None);
+            }
+            let argv = strip_buildid(cmd);
+            let cwd = if cmd.cwd.starts_with(start_dir) && cwd_token == "$WORK" {
+                "$WORK".to_string()
+            } else {
+                rw(&cmd.cwd.to_string_lossy())
+            };
+            ExecStep::Run {
+                cwd,
+                env: cmd.env.iter().map(|(k, v)| (k.clone(), rw(v))).collect(),
+                argv: argv.iter().map(|a| rw(a)).collect(),
+                ignore_failure: cmd.ignore_failure,
+            }
+        }
+        Step::Move { from, to } | Step::Copy { from, to } if !to.starts_with("$WORK/") => {
+            let name = Path::new(to).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            binaries.push(name.clone());
+            let to = format!("$OUT/bin/{name}");
+            match step {
+                Step::Move { .. } => ExecStep::Move { from: rw(from), to },
+                _ => ExecStep::Copy { from: rw(from), to },
+            }
+        }
+        Step::Move { from, to } => ExecStep::Move { from: rw(from), to: rw(to) },
+        Step::Copy { from, to } => ExecStep::Copy { from: rw(from), to: rw(to) },
+        Step::Remove { path } => {
+            // `rm -rf $WORK/bNNN/` after the final `mv` would delete what we keep.
+            if path.trim_end_matches('/') == format!("$WORK/{}", action.id) {
+                return Ok(None);
+            }
+            ExecStep::Remove { path: rw(path) }
+        }
+        Step::Cat { .. } => return Ok(None),
+    }))
+}
+
+/// Drops `-buildid ID` (compile, asm) and turns `-buildid=ID` (link) into `-buildid=`.
+fn strip_buildid(cmd: &Command) -> Vec<String> {
+    let mut argv = Vec::with_capacity(cmd.argv.len());
+    let mut args = cmd.argv.iter();
+    while let Some(arg) = args.next() {
+        if arg == "-buildid" {
+            args.next();
+        } else if arg.starts_with("-buildid=") {
+            if !argv.iter().any(|a: &String| a == "-buildid=") {
+                argv.push("-buildid=".to_string());
+            }
+        } else {
+            argv.push(arg.clone());
+        }
+    }
+    argv
+}
+
+/// The user source files a part reads, relative to the start directory.
+fn source_set(part: &Part<'_>, start_dir: &Path, roots: &Roots) -> Result<BTreeSet<String>, PlanError> {
+    let mut files = BTreeSet::new();
+    if part.role == Role::Link && part.steps.len() != part.action.steps.len() {
+        return Ok(files); // the link half of a split action reads no source
+    }
+    let mut dirs = BTreeSet::new();
+    for source in &part.action.sources {
+        if source.starts_with(&roots.goroot) || roots.modcache.as_deref().is_some_and(|m| source.starts_with(m)) {
+            continue;
+        }
+        let rel = source.strip_prefix(start_dir).map_err(|_| PlanError::ForeignSource {
+            action: part.action.id,
+            path: source.clone(),
+            start_dir: start_dir.to_path_buf(),
+        })?;
+        files.insert(rel.to_string_lossy().into_owned());
+        if let Some(dir) = rel.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    // C headers and other files of the package directories (never named by the script).
+    let package_dirs: BTreeSet<&PathBuf> = dirs
+        .iter()
+        .filter(|d| part.action.sources.iter().any(|s| s.extension().is_some_and(|e| e == "go") && s.parent() == Some(&start_dir.join(d))))
+        .collect();
+    for dir in package_dirs {
+        let abs = start_dir.join(dir);
+        let entries = std::fs::read_dir(&abs).map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?;
+            let is_file = entry.file_type().map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?.is_file();
+            if is_file {
+                files.insert(dir.join(entry.file_name()).to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Derivation names: `go-<import path>` for packages, the binary's name for links.
+fn derivation_name(package: Option<&str>, role: Role, binaries: &[String]) -> String {
+    let base = match (role, binaries) {
+        (Role::Link, [one]) => one.clone(),
+        (Role::Link, _) => format!("go-{}-link", package.unwrap_or("main")),
+        _ => format!("go-{}", package.unwrap_or("action")),
+    };
+    sanitize_store_name(&base)
+}
+
+/// Keeps the characters Nix allows in store path names; maps others to `-`.
+pub fn sanitize_store_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "+-._?=".contains(c) { c } else { '-' })
+        .collect();
+    cleaned.trim_start_matches('.').to_string()
+}
+
+/// An action that copies the binaries of several links into one `$OUT/bin`.
+fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> PlannedAction {
+    let mut steps = vec![ExecStep::Mkdir { path: "$OUT/bin".to_string() }];
+    let mut binaries = Vec::new();
+    for (index, key) in tops.iter().enumerate() {
+        for bin in &actions[key].binaries {
+            steps.push(ExecStep::Copy {
+                from: format!("$WORK/{}/bin/{bin}", spec::dep_dir(index)),
+                to: format!("$OUT/bin/{bin}"),
+            });
+            binaries.push(bin.clone());
+        }
+    }
+    PlannedAction {
+        name: "go-binaries".to_string(),
+        package: None,
+        role: Role::Bundle,
+        deps: tops.to_vec(),
+        sources: BTreeSet::new(),
+        uses_modcache: false,
+        binaries,
+        spec: ActionSpec { steps, deps: tops.len(), keep: vec![] },
+    }
+}

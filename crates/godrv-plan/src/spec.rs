@@ -1,0 +1,69 @@
+//! The action spec: what `godrv exec` replays inside one derivation.
+//!
+//! A spec is *closed and canonical*: it names no action id of the original script, no store path
+//! and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
+//!
+//! | token | meaning |
+//! |---|---|
+//! | `$WORK` | the build's scratch directory; the action's own files live in `$WORK/b001`, each dependency's output is linked at `$WORK/b002`, `$WORK/b003`, … in the order of [`ActionSpec::deps`] |
+//! | `$GOROOT` | the Go toolchain (the `goroot` attribute of the derivation) |
+//! | `$SRC` | the package's source set (the `src` attribute), laid out as in the user's source tree |
+//! | `$MODCACHE` | the module cache (the `modcache` attribute) for third-party modules |
+//! | `$OUT` | the derivation's output |
+//!
+//! Because the spec is canonical, the same standard-library package built with the same Go and flags
+//! gives the same spec, the same derivation and the same store path in every program.
+
+use serde::{Deserialize, Serialize};
+
+/// Name of the work directory that holds the action's own files.
+pub const OWN_DIR: &str = "b001";
+
+/// Environment attribute of the derivation that holds the spec as JSON.
+pub const SPEC_ATTR: &str = "godrvAction";
+
+/// Returns the name of the work directory where dependency number `index` (0-based) is linked.
+pub fn dep_dir(index: usize) -> String {
+    format!("b{:03}", index + 2)
+}
+
+/// Returns the name of the derivation attribute that holds dependency number `index` (0-based).
+pub fn dep_attr(index: usize) -> String {
+    format!("dep{index}")
+}
+
+/// One action, as replayed by `godrv exec`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionSpec {
+    /// The steps, in script order.
+    pub steps: Vec<ExecStep>,
+    /// How many dependencies are linked into `$WORK` (see [`dep_dir`]).
+    pub deps: usize,
+    /// Files of `$WORK/b001` copied to `$OUT` after the steps ran (relative paths).
+    pub keep: Vec<String>,
+}
+
+/// One step of an action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ExecStep {
+    /// `mkdir -p PATH`.
+    Mkdir { path: String },
+    /// Write a file with exactly these contents.
+    WriteFile { path: String, contents: String },
+    /// Run a program with exactly this argv, environment additions and working directory.
+    Run {
+        cwd: String,
+        env: Vec<(String, String)>,
+        argv: Vec<String>,
+        /// The script ran it as `CMD || true`.
+        ignore_failure: bool,
+    },
+    /// `mv FROM TO`.
+    Move { from: String, to: String },
+    /// `cp FROM TO`.
+    Copy { from: String, to: String },
+    /// `rm -rf PATH`.
+    Remove { path: String },
+}
