@@ -27,7 +27,7 @@ pub use derivation::{
     Output,
 };
 pub use hash::{Hash, HashAlgo};
-pub use placeholder::{hash_placeholder, upstream_placeholder};
+pub use placeholder::{dynamic_output_placeholder, hash_placeholder, upstream_placeholder};
 pub use store_path::{
     make_fixed_output_path, make_output_path, make_source_path, make_store_path, make_text_path,
     StoreDir, StorePath, StorePathError,

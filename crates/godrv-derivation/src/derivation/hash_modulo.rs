@@ -125,9 +125,11 @@ impl Derivation {
             });
         }
 
+        // Deferred input-addressed outputs may be only pessimistically deferred (not filled in
+        // yet), so they do not make the hash deferred; deferred inputs do.
         let mut result_kind = match kind {
-            Kind::InputAddressed => DrvHashKind::Regular,
-            _ => DrvHashKind::Deferred,
+            Kind::InputAddressed | Kind::Deferred => DrvHashKind::Regular,
+            Kind::Floating | Kind::Impure | Kind::Fixed => DrvHashKind::Deferred,
         };
         let mut replaced: BTreeMap<String, DrvInput> = BTreeMap::new();
         for (path, used) in &self.inputs.drvs {
