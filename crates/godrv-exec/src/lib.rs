@@ -25,17 +25,33 @@ pub enum ExecError {
     #[error("the `godrvAction` attribute is not a valid action spec: {0}")]
     BadSpec(#[from] serde_json::Error),
     #[error("{what} {path}: {source}")]
-    Io { what: &'static str, path: PathBuf, source: io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
     #[error("could not start {program} (in {cwd}): {source}")]
-    Spawn { program: String, cwd: PathBuf, source: io::Error },
+    Spawn {
+        program: String,
+        cwd: PathBuf,
+        source: io::Error,
+    },
     #[error("{name}: command failed ({status}): {command}")]
-    CommandFailed { name: String, status: process::ExitStatus, command: String },
+    CommandFailed {
+        name: String,
+        status: process::ExitStatus,
+        command: String,
+    },
     #[error("the action refers to {0}, which this derivation does not provide")]
     MissingToken(&'static str),
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
-    move |source| ExecError::Io { what, path: path.to_path_buf(), source }
+    move |source| ExecError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The builder's inputs, read from the environment Nix gives it.
@@ -57,11 +73,15 @@ impl BuildEnv {
     pub fn from_env() -> Result<Self, ExecError> {
         let get = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let need = |name: &str| get(name).ok_or_else(|| ExecError::MissingAttr(name.to_string()));
-        let spec_json =
-            std::env::var(spec::SPEC_ATTR).map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
+        let spec_json = std::env::var(spec::SPEC_ATTR)
+            .map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
         let spec: ActionSpec = serde_json::from_str(&spec_json)?;
-        let deps = (0..spec.deps).map(|i| need(&spec::dep_attr(i))).collect::<Result<_, _>>()?;
-        let scratch = get("NIX_BUILD_TOP").or_else(|| get("TMPDIR")).unwrap_or_else(std::env::temp_dir);
+        let deps = (0..spec.deps)
+            .map(|i| need(&spec::dep_attr(i)))
+            .collect::<Result<_, _>>()?;
+        let scratch = get("NIX_BUILD_TOP")
+            .or_else(|| get("TMPDIR"))
+            .unwrap_or_else(std::env::temp_dir);
         Ok(BuildEnv {
             name: std::env::var("name").unwrap_or_else(|_| "godrv-action".to_string()),
             spec,
@@ -90,10 +110,16 @@ impl Tokens {
         if !text.contains('$') {
             return Ok(text.to_string());
         }
-        let mut out = text.replace("$WORK", &self.work).replace("$GOROOT", &self.goroot).replace("$OUT", &self.out);
+        let mut out = text
+            .replace("$WORK", &self.work)
+            .replace("$GOROOT", &self.goroot)
+            .replace("$OUT", &self.out);
         for (token, value) in [("$SRC", &self.src), ("$MODCACHE", &self.modcache)] {
             if out.contains(token) {
-                out = out.replace(token, value.as_deref().ok_or(ExecError::MissingToken(token))?);
+                out = out.replace(
+                    token,
+                    value.as_deref().ok_or(ExecError::MissingToken(token))?,
+                );
             }
         }
         Ok(out)
@@ -114,7 +140,10 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
         goroot: env.goroot.to_string_lossy().into_owned(),
         out: env.out.to_string_lossy().into_owned(),
         src: env.src.as_ref().map(|p| p.to_string_lossy().into_owned()),
-        modcache: env.modcache.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        modcache: env
+            .modcache
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
     };
     for step in &env.spec.steps {
         run_step(env, &tokens, &path, step)?;
@@ -142,7 +171,12 @@ fn path(env: &BuildEnv) -> OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
-fn run_step(env: &BuildEnv, tokens: &Tokens, path: &OsString, step: &ExecStep) -> Result<(), ExecError> {
+fn run_step(
+    env: &BuildEnv,
+    tokens: &Tokens,
+    path: &OsString,
+    step: &ExecStep,
+) -> Result<(), ExecError> {
     match step {
         ExecStep::Mkdir { path } => {
             let dir = PathBuf::from(tokens.expand(path)?);
@@ -154,7 +188,10 @@ fn run_step(env: &BuildEnv, tokens: &Tokens, path: &OsString, step: &ExecStep) -
             fs::write(&file, tokens.expand(contents)?).map_err(io_err("writing", &file))
         }
         ExecStep::Move { from, to } => {
-            let (from, to) = (PathBuf::from(tokens.expand(from)?), PathBuf::from(tokens.expand(to)?));
+            let (from, to) = (
+                PathBuf::from(tokens.expand(from)?),
+                PathBuf::from(tokens.expand(to)?),
+            );
             create_parent(&to)?;
             if fs::rename(&from, &to).is_err() {
                 copy_file(&from, &to)?;
@@ -163,24 +200,40 @@ fn run_step(env: &BuildEnv, tokens: &Tokens, path: &OsString, step: &ExecStep) -
             Ok(())
         }
         ExecStep::Copy { from, to } => {
-            let (from, to) = (PathBuf::from(tokens.expand(from)?), PathBuf::from(tokens.expand(to)?));
+            let (from, to) = (
+                PathBuf::from(tokens.expand(from)?),
+                PathBuf::from(tokens.expand(to)?),
+            );
             create_parent(&to)?;
             copy_file(&from, &to)
         }
         ExecStep::Remove { path } => {
             let target = PathBuf::from(tokens.expand(path)?);
             match fs::symlink_metadata(&target) {
-                Ok(m) if m.is_dir() => fs::remove_dir_all(&target).map_err(io_err("removing", &target)),
+                Ok(m) if m.is_dir() => {
+                    fs::remove_dir_all(&target).map_err(io_err("removing", &target))
+                }
                 Ok(_) => fs::remove_file(&target).map_err(io_err("removing", &target)),
                 Err(_) => Ok(()),
             }
         }
-        ExecStep::Run { cwd, env: vars, argv, ignore_failure } => {
-            let argv = argv.iter().map(|a| tokens.expand(a)).collect::<Result<Vec<_>, _>>()?;
+        ExecStep::Run {
+            cwd,
+            env: vars,
+            argv,
+            ignore_failure,
+        } => {
+            let argv = argv
+                .iter()
+                .map(|a| tokens.expand(a))
+                .collect::<Result<Vec<_>, _>>()?;
             let cwd = PathBuf::from(tokens.expand(cwd)?);
             let program = resolve_program(&env.goroot, &argv);
             let mut command = process::Command::new(&program);
-            command.args(&argv[program_args_start(&argv)..]).current_dir(&cwd).env("PATH", path);
+            command
+                .args(&argv[program_args_start(&argv)..])
+                .current_dir(&cwd)
+                .env("PATH", path);
             for (name, value) in vars {
                 command.env(name, tokens.expand(value)?);
             }
@@ -190,7 +243,11 @@ fn run_step(env: &BuildEnv, tokens: &Tokens, path: &OsString, step: &ExecStep) -
                 source,
             })?;
             if !status.success() && !ignore_failure {
-                return Err(ExecError::CommandFailed { name: env.name.clone(), status, command: argv.join(" ") });
+                return Err(ExecError::CommandFailed {
+                    name: env.name.clone(),
+                    status,
+                    command: argv.join(" "),
+                });
             }
             Ok(())
         }
@@ -218,10 +275,17 @@ fn program_args_start(argv: &[String]) -> usize {
 
 fn tool_dir(goroot: &Path) -> Option<PathBuf> {
     let dir = goroot.join("pkg/tool");
-    let mut entries: Vec<PathBuf> = fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     let host = format!("{}_{}", std::env::consts::OS, go_arch());
-    entries.iter().find(|p| p.ends_with(&host)).or(entries.first()).cloned()
+    entries
+        .iter()
+        .find(|p| p.ends_with(&host))
+        .or(entries.first())
+        .cloned()
 }
 
 fn go_arch() -> &'static str {
@@ -272,16 +336,25 @@ mod tests {
         fs::write(dep.join("_pkg_.a"), "dep archive").unwrap();
         let spec = ActionSpec {
             steps: vec![
-                ExecStep::Mkdir { path: "$WORK/b001/".into() },
+                ExecStep::Mkdir {
+                    path: "$WORK/b001/".into(),
+                },
                 ExecStep::WriteFile {
                     path: "$WORK/b001/importcfg".into(),
                     contents: "packagefile dep=$WORK/b002/_pkg_.a\n".into(),
                 },
-                ExecStep::Copy { from: "$WORK/b002/_pkg_.a".into(), to: "$WORK/b001/copy.a".into() },
+                ExecStep::Copy {
+                    from: "$WORK/b002/_pkg_.a".into(),
+                    to: "$WORK/b001/copy.a".into(),
+                },
                 ExecStep::Run {
                     cwd: "$WORK".into(),
                     env: vec![],
-                    argv: vec!["/bin/cp".into(), "b001/copy.a".into(), "b001/_pkg_.a".into()],
+                    argv: vec![
+                        "/bin/cp".into(),
+                        "b001/copy.a".into(),
+                        "b001/_pkg_.a".into(),
+                    ],
                     ignore_failure: false,
                 },
             ],
@@ -301,7 +374,10 @@ mod tests {
             scratch: tmp.path().join("build"),
         };
         run(&env).unwrap();
-        assert_eq!(fs::read_to_string(out.join("_pkg_.a")).unwrap(), "dep archive");
+        assert_eq!(
+            fs::read_to_string(out.join("_pkg_.a")).unwrap(),
+            "dep archive"
+        );
         let work = tmp.path().join("build/work");
         assert_eq!(
             fs::read_to_string(out.join("importcfg")).unwrap(),
@@ -338,8 +414,20 @@ mod tests {
 
     #[test]
     fn missing_source_token_is_an_error() {
-        let tokens = Tokens { work: "/w".into(), goroot: "/g".into(), out: "/o".into(), src: None, modcache: None };
-        assert_eq!(tokens.expand("$WORK/b001 $GOROOT/bin").unwrap(), "/w/b001 /g/bin");
-        assert!(matches!(tokens.expand("$SRC/main.go"), Err(ExecError::MissingToken("$SRC"))));
+        let tokens = Tokens {
+            work: "/w".into(),
+            goroot: "/g".into(),
+            out: "/o".into(),
+            src: None,
+            modcache: None,
+        };
+        assert_eq!(
+            tokens.expand("$WORK/b001 $GOROOT/bin").unwrap(),
+            "/w/b001 /g/bin"
+        );
+        assert!(matches!(
+            tokens.expand("$SRC/main.go"),
+            Err(ExecError::MissingToken("$SRC"))
+        ));
     }
 }

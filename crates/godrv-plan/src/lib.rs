@@ -31,6 +31,8 @@ pub use spec::{ActionSpec, ExecStep};
 /// The directories that a script names and that a derivation gets as inputs.
 #[derive(Clone, Debug)]
 pub struct Roots {
+    /// Root of the user's source tree (`$SRC`); the start directory is inside it (`modRoot`).
+    pub src_root: PathBuf,
     /// GOROOT of the toolchain that printed the script.
     pub goroot: PathBuf,
     /// Module cache (GOMODCACHE) the script read third-party modules from, if any.
@@ -102,14 +104,21 @@ impl Plan {
 /// Why a graph cannot be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("action {action} reads {path}, which is neither in the source tree {start_dir}, in GOROOT, nor in the module cache")]
-    ForeignSource { action: ActionId, path: PathBuf, start_dir: PathBuf },
+    #[error("action {action} reads {path}, which is neither in the source tree {src_root}, in GOROOT, nor in the module cache")]
+    ForeignSource {
+        action: ActionId,
+        path: PathBuf,
+        src_root: PathBuf,
+    },
     #[error("action {action} refers to $WORK/b{target:03}, which no action of the script creates")]
     UnknownWorkDir { action: ActionId, target: u32 },
     #[error("the script builds no binary (no `mv`/`cp` of a link output out of $WORK)")]
     NoBinary,
     #[error("reading the source directory {dir}: {source}")]
-    ReadDir { dir: PathBuf, source: std::io::Error },
+    ReadDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("action {action} runs a command with an empty argv")]
     EmptyCommand { action: ActionId },
 }
@@ -126,27 +135,30 @@ struct Part<'a> {
 
 /// Plans every action of `graph`.
 pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
-    let start_dir = graph.start_dir.as_path();
     let mut prefixes = PrefixMap::default();
     prefixes.add(&roots.goroot, "$GOROOT");
-    prefixes.add(start_dir, "$SRC");
+    prefixes.add(&roots.src_root, "$SRC");
     if let Some(modcache) = &roots.modcache {
         prefixes.add(modcache, "$MODCACHE");
     }
 
     let parts = split_actions(graph);
     let by_action: BTreeMap<ActionId, Vec<usize>> =
-        parts.iter().enumerate().fold(BTreeMap::new(), |mut m, (i, p)| {
-            m.entry(p.action.id).or_default().push(i);
-            m
-        });
+        parts
+            .iter()
+            .enumerate()
+            .fold(BTreeMap::new(), |mut m, (i, p)| {
+                m.entry(p.action.id).or_default().push(i);
+                m
+            });
 
     // Pass 1: which part does each `$WORK/bNNN/path` reference of each part resolve to?
     let resolve = |from: usize, action: u32, path: &str| -> Result<usize, PlanError> {
         let id = ActionId(action);
-        let candidates = by_action
-            .get(&id)
-            .ok_or(PlanError::UnknownWorkDir { action: parts[from].action.id, target: action })?;
+        let candidates = by_action.get(&id).ok_or(PlanError::UnknownWorkDir {
+            action: parts[from].action.id,
+            target: action,
+        })?;
         if candidates.contains(&from) && (candidates.len() == 1 || parts[from].owns(path)) {
             return Ok(from);
         }
@@ -160,14 +172,24 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
                 let target = resolve(i, r.action, r.path)?;
                 if target != i {
                     deps[i].insert(target);
-                    keep[target].insert(if r.path.is_empty() { ".".to_string() } else { r.path.to_string() });
+                    keep[target].insert(if r.path.is_empty() {
+                        ".".to_string()
+                    } else {
+                        r.path.to_string()
+                    });
                 }
             }
         }
     }
 
     // Dependencies are linked in a canonical order: by package, role and then key.
-    let sort_key = |j: &usize| (parts[*j].action.package.clone(), parts[*j].role, parts[*j].key.clone());
+    let sort_key = |j: &usize| {
+        (
+            parts[*j].action.package.clone(),
+            parts[*j].role,
+            parts[*j].key.clone(),
+        )
+    };
 
     let mut actions = BTreeMap::new();
     let mut tops = Vec::new();
@@ -178,11 +200,14 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
             if target == i {
                 spec::OWN_DIR.to_string()
             } else {
-                let pos = dep_list.iter().position(|d| *d == target).expect("dependency collected in pass 1");
+                let pos = dep_list
+                    .iter()
+                    .position(|d| *d == target)
+                    .expect("dependency collected in pass 1");
                 spec::dep_dir(pos)
             }
         };
-        let sources = source_set(part, start_dir, roots)?;
+        let sources = source_set(part, &roots.src_root, roots)?;
         let uses_modcache = part
             .action
             .sources
@@ -193,14 +218,26 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
         let mut steps = Vec::new();
         for step in part.steps {
             let rw = |text: &str| -> String {
-                let text = rewrite_work_refs(text, |r| resolve(i, r.action, r.path).ok().map(alias));
+                let text =
+                    rewrite_work_refs(text, |r| resolve(i, r.action, r.path).ok().map(alias));
                 prefixes.rewrite(&text)
             };
-            if let Some(step) = plan_step(step, part.action, start_dir, cwd_token, &rw, &mut binaries)? {
+            if let Some(step) = plan_step(
+                step,
+                part.action,
+                &roots.src_root,
+                cwd_token,
+                &rw,
+                &mut binaries,
+            )? {
                 steps.push(step);
             }
         }
-        let role = if binaries.is_empty() { part.role } else { Role::Link };
+        let role = if binaries.is_empty() {
+            part.role
+        } else {
+            Role::Link
+        };
         if !binaries.is_empty() {
             tops.push(part.key.clone());
         }
@@ -215,7 +252,11 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
                 sources,
                 uses_modcache,
                 binaries,
-                spec: ActionSpec { steps, deps: dep_list.len(), keep: keep[i].iter().cloned().collect() },
+                spec: ActionSpec {
+                    steps,
+                    deps: dep_list.len(),
+                    keep: keep[i].iter().cloned().collect(),
+                },
             },
         );
     }
@@ -256,10 +297,11 @@ fn split_actions(graph: &ActionGraph) -> Vec<Part<'_>> {
             ActionKind::Compile | ActionKind::Cgo | ActionKind::TestMain => Role::Compile,
             ActionKind::Other => Role::Other,
         };
-        let split_at = action.steps.iter().position(|s| {
-            matches!(s, Step::WriteFile { path, .. } if path.ends_with("/importcfg.link"))
-        });
-        let has_compile_before = split_at.is_some_and(|at| action.steps[..at].iter().any(is_compile));
+        let split_at = action.steps.iter().position(
+            |s| matches!(s, Step::WriteFile { path, .. } if path.ends_with("/importcfg.link")),
+        );
+        let has_compile_before =
+            split_at.is_some_and(|at| action.steps[..at].iter().any(is_compile));
         match split_at {
             Some(at) if has_compile_before => {
                 let own = format!("$WORK/{id}/");
@@ -276,9 +318,21 @@ fn split_actions(graph: &ActionGraph) -> Vec<Part<'_>> {
                     role: Role::Compile,
                     own_paths: BTreeSet::new(),
                 });
-                parts.push(Part { key: format!("{id}-link"), action, steps: link_steps, role: Role::Link, own_paths });
+                parts.push(Part {
+                    key: format!("{id}-link"),
+                    action,
+                    steps: link_steps,
+                    role: Role::Link,
+                    own_paths,
+                });
             }
-            _ => parts.push(Part { key: id.to_string(), action, steps: &action.steps, role, own_paths: BTreeSet::new() }),
+            _ => parts.push(Part {
+                key: id.to_string(),
+                action,
+                steps: &action.steps,
+                role,
+                own_paths: BTreeSet::new(),
+            }),
         }
     }
     parts
@@ -332,14 +386,17 @@ fn step_strings(step: &Step) -> Vec<&str> {
 fn plan_step(
     step: &Step,
     action: &Action,
-    start_dir: &Path,
+    src_root: &Path,
     cwd_token: &str,
     rw: &dyn Fn(&str) -> String,
     binaries: &mut Vec<String>,
 ) -> Result<Option<ExecStep>, PlanError> {
     Ok(Some(match step {
         Step::Mkdir { path } => ExecStep::Mkdir { path: rw(path) },
-        Step::WriteFile { path, contents } => ExecStep::WriteFile { path: rw(path), contents: rw(contents) },
+        Step::WriteFile { path, contents } => ExecStep::WriteFile {
+            path: rw(path),
+            contents: rw(contents),
+        },
         Step::Run(cmd) => {
             if cmd.argv.is_empty() {
                 return Err(PlanError::EmptyCommand { action: action.id });
@@ -348,7 +405,7 @@ fn plan_step(
                 return Ok(None);
             }
             let argv = strip_buildid(cmd);
-            let cwd = if cmd.cwd.starts_with(start_dir) && cwd_token == "$WORK" {
+            let cwd = if cwd_token == "$WORK" && cmd.cwd.starts_with(src_root) {
                 "$WORK".to_string()
             } else {
                 rw(&cmd.cwd.to_string_lossy())
@@ -361,7 +418,10 @@ fn plan_step(
             }
         }
         Step::Move { from, to } | Step::Copy { from, to } if !to.starts_with("$WORK/") => {
-            let name = Path::new(to).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = Path::new(to)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             binaries.push(name.clone());
             let to = format!("$OUT/bin/{name}");
             match step {
@@ -369,8 +429,14 @@ fn plan_step(
                 _ => ExecStep::Copy { from: rw(from), to },
             }
         }
-        Step::Move { from, to } => ExecStep::Move { from: rw(from), to: rw(to) },
-        Step::Copy { from, to } => ExecStep::Copy { from: rw(from), to: rw(to) },
+        Step::Move { from, to } => ExecStep::Move {
+            from: rw(from),
+            to: rw(to),
+        },
+        Step::Copy { from, to } => ExecStep::Copy {
+            from: rw(from),
+            to: rw(to),
+        },
         Step::Remove { path } => {
             // `rm -rf $WORK/bNNN/` after the final `mv` would delete what we keep.
             if path.trim_end_matches('/') == format!("$WORK/{}", action.id) {
@@ -400,22 +466,33 @@ fn strip_buildid(cmd: &Command) -> Vec<String> {
     argv
 }
 
-/// The user source files a part reads, relative to the start directory.
-fn source_set(part: &Part<'_>, start_dir: &Path, roots: &Roots) -> Result<BTreeSet<String>, PlanError> {
+/// The user source files a part reads, relative to the source root.
+fn source_set(
+    part: &Part<'_>,
+    src_root: &Path,
+    roots: &Roots,
+) -> Result<BTreeSet<String>, PlanError> {
     let mut files = BTreeSet::new();
     if part.role == Role::Link && part.steps.len() != part.action.steps.len() {
         return Ok(files); // the link half of a split action reads no source
     }
     let mut dirs = BTreeSet::new();
     for source in &part.action.sources {
-        if source.starts_with(&roots.goroot) || roots.modcache.as_deref().is_some_and(|m| source.starts_with(m)) {
+        if source.starts_with(&roots.goroot)
+            || roots
+                .modcache
+                .as_deref()
+                .is_some_and(|m| source.starts_with(m))
+        {
             continue;
         }
-        let rel = source.strip_prefix(start_dir).map_err(|_| PlanError::ForeignSource {
-            action: part.action.id,
-            path: source.clone(),
-            start_dir: start_dir.to_path_buf(),
-        })?;
+        let rel = source
+            .strip_prefix(src_root)
+            .map_err(|_| PlanError::ForeignSource {
+                action: part.action.id,
+                path: source.clone(),
+                src_root: src_root.to_path_buf(),
+            })?;
         files.insert(rel.to_string_lossy().into_owned());
         if let Some(dir) = rel.parent() {
             dirs.insert(dir.to_path_buf());
@@ -424,14 +501,30 @@ fn source_set(part: &Part<'_>, start_dir: &Path, roots: &Roots) -> Result<BTreeS
     // C headers and other files of the package directories (never named by the script).
     let package_dirs: BTreeSet<&PathBuf> = dirs
         .iter()
-        .filter(|d| part.action.sources.iter().any(|s| s.extension().is_some_and(|e| e == "go") && s.parent() == Some(&start_dir.join(d))))
+        .filter(|d| {
+            part.action.sources.iter().any(|s| {
+                s.extension().is_some_and(|e| e == "go") && s.parent() == Some(&src_root.join(d))
+            })
+        })
         .collect();
     for dir in package_dirs {
-        let abs = start_dir.join(dir);
-        let entries = std::fs::read_dir(&abs).map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?;
+        let abs = src_root.join(dir);
+        let entries = std::fs::read_dir(&abs).map_err(|source| PlanError::ReadDir {
+            dir: abs.clone(),
+            source,
+        })?;
         for entry in entries {
-            let entry = entry.map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?;
-            let is_file = entry.file_type().map_err(|source| PlanError::ReadDir { dir: abs.clone(), source })?.is_file();
+            let entry = entry.map_err(|source| PlanError::ReadDir {
+                dir: abs.clone(),
+                source,
+            })?;
+            let is_file = entry
+                .file_type()
+                .map_err(|source| PlanError::ReadDir {
+                    dir: abs.clone(),
+                    source,
+                })?
+                .is_file();
             if is_file {
                 files.insert(dir.join(entry.file_name()).to_string_lossy().into_owned());
             }
@@ -454,14 +547,22 @@ fn derivation_name(package: Option<&str>, role: Role, binaries: &[String]) -> St
 pub fn sanitize_store_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "+-._?=".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+-._?=".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     cleaned.trim_start_matches('.').to_string()
 }
 
 /// An action that copies the binaries of several links into one `$OUT/bin`.
 fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> PlannedAction {
-    let mut steps = vec![ExecStep::Mkdir { path: "$OUT/bin".to_string() }];
+    let mut steps = vec![ExecStep::Mkdir {
+        path: "$OUT/bin".to_string(),
+    }];
     let mut binaries = Vec::new();
     for (index, key) in tops.iter().enumerate() {
         for bin in &actions[key].binaries {
@@ -480,6 +581,10 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
         sources: BTreeSet::new(),
         uses_modcache: false,
         binaries,
-        spec: ActionSpec { steps, deps: tops.len(), keep: vec![] },
+        spec: ActionSpec {
+            steps,
+            deps: tops.len(),
+            keep: vec![],
+        },
     }
 }

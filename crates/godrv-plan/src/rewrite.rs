@@ -37,7 +37,10 @@ pub fn work_refs(text: &str) -> Vec<WorkRef<'_>> {
 
 /// Replaces every `$WORK/bNNN` occurrence (keeping the `/path` after it) by what `replace` returns
 /// for it: `Some(dir)` gives `$WORK/<dir>`, `None` leaves the occurrence as it is.
-pub fn rewrite_work_refs(text: &str, mut replace: impl FnMut(&WorkRef<'_>) -> Option<String>) -> String {
+pub fn rewrite_work_refs(
+    text: &str,
+    mut replace: impl FnMut(&WorkRef<'_>) -> Option<String>,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some((before, r, tail)) = next_ref(rest) {
@@ -91,7 +94,8 @@ impl PrefixMap {
             return;
         }
         self.entries.push((dir, token));
-        self.entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        self.entries
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     }
 
     /// Returns the token whose prefix `path` starts with, and the rest of `path` after it.
@@ -140,18 +144,31 @@ mod tests {
         assert_eq!(
             refs,
             vec![
-                WorkRef { action: 12, path: "_pkg_.a" },
-                WorkRef { action: 1, path: "" },
-                WorkRef { action: 3, path: "" },
+                WorkRef {
+                    action: 12,
+                    path: "_pkg_.a"
+                },
+                WorkRef {
+                    action: 1,
+                    path: ""
+                },
+                WorkRef {
+                    action: 3,
+                    path: ""
+                },
             ]
         );
     }
 
     #[test]
     fn rewrites_only_selected_refs() {
-        let text = "-trimpath \"$WORK/b005=>\" -importcfg $WORK/b005/importcfg x=$WORK/b1000/_pkg_.a";
+        let text =
+            "-trimpath \"$WORK/b005=>\" -importcfg $WORK/b005/importcfg x=$WORK/b1000/_pkg_.a";
         let out = rewrite_work_refs(text, |r| (r.action == 5).then(|| "b001".to_string()));
-        assert_eq!(out, "-trimpath \"$WORK/b001=>\" -importcfg $WORK/b001/importcfg x=$WORK/b1000/_pkg_.a");
+        assert_eq!(
+            out,
+            "-trimpath \"$WORK/b001=>\" -importcfg $WORK/b001/importcfg x=$WORK/b1000/_pkg_.a"
+        );
     }
 
     #[test]
@@ -160,10 +177,16 @@ mod tests {
         map.add(Path::new("/m/pfx"), "$SRC");
         map.add(Path::new("/usr/lib/go"), "$GOROOT");
         assert_eq!(map.rewrite("/m/pfx/a.go"), "$SRC/a.go");
-        assert_eq!(map.rewrite("\"/m/pfx=>example.com/m\""), "\"$SRC=>example.com/m\"");
+        assert_eq!(
+            map.rewrite("\"/m/pfx=>example.com/m\""),
+            "\"$SRC=>example.com/m\""
+        );
         assert_eq!(map.rewrite("/m/pfx2/a.go"), "/m/pfx2/a.go");
         assert_eq!(map.rewrite("/usr/lib/go-1.27/x"), "/usr/lib/go-1.27/x");
-        assert_eq!(map.rewrite("-I/usr/lib/go/pkg/include"), "-I$GOROOT/pkg/include");
+        assert_eq!(
+            map.rewrite("-I/usr/lib/go/pkg/include"),
+            "-I$GOROOT/pkg/include"
+        );
         assert_eq!(map.rewrite("x:/usr/lib/go/bin"), "x:$GOROOT/bin");
         assert_eq!(map.classify("/m/pfx/a/b.go"), Some(("$SRC", "/a/b.go")));
         assert_eq!(map.classify("/m/pfx2/b.go"), None);

@@ -1,10 +1,16 @@
 //! Command-line interface: each subcommand wires library crates together.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use godrv_nix::register::{self, NixCli, Toolchain};
+use godrv_nix::{Addressing, IfdPlan, InputRef};
+use serde::{Deserialize, Serialize};
+
+use crate::gobuild::{self, BuildRequest, GoTools};
 
 /// Build Go programs with Nix, one derivation per Go package.
 #[derive(Parser)]
@@ -25,6 +31,98 @@ enum Command {
         #[arg(default_value = "-")]
         file: PathBuf,
     },
+    /// Plan a build inside a Nix build (the builder of the planner derivation).
+    ///
+    /// Reads its configuration as JSON from `--config` or the `godrvPlanConfig` attribute and
+    /// writes `$out`: the plan as JSON (`ifd`) or the top `.drv` after writing every per-package
+    /// derivation with `nix derivation add` (`dyn`).
+    Plan {
+        /// The configuration (JSON; see `PlanConfig` in crates/godrv/src/cli.rs).
+        #[arg(long, env = "godrvPlanConfig")]
+        config: String,
+        /// Where to write the result.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
+    /// Replay one planned action (the builder of every per-package derivation).
+    Exec,
+    /// Outside any Nix build: plan DIR, write the derivations to the local store and build them.
+    Build {
+        /// The module directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Packages to build (default `./...`).
+        #[arg(long = "sub-package")]
+        sub_packages: Vec<String>,
+        /// Toolchain description: JSON with `go`, `godrv`, `cc`, `nix`, `system` (vmtest writes one).
+        #[arg(long, env = "GODRV_TOOLCHAIN")]
+        toolchain: PathBuf,
+        /// Derivation addressing.
+        #[arg(long, value_enum, default_value_t = AddressingArg::ContentAddressed)]
+        addressing: AddressingArg,
+        /// Only print the top `.drv` path; do not build.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AddressingArg {
+    ContentAddressed,
+    InputAddressed,
+}
+
+impl From<AddressingArg> for Addressing {
+    fn from(a: AddressingArg) -> Self {
+        match a {
+            AddressingArg::ContentAddressed => Addressing::ContentAddressed,
+            AddressingArg::InputAddressed => Addressing::InputAddressed,
+        }
+    }
+}
+
+/// How the planner derivation reports its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanMode {
+    /// Write every derivation with `nix derivation add`; `$out` is the top `.drv`.
+    Dyn,
+    /// `$out` is the plan as JSON, for `nix/instantiate.nix`.
+    Ifd,
+}
+
+/// The planner derivation's configuration, as `nix/plan.nix` writes it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanConfig {
+    pub mode: PlanMode,
+    pub addressing: Addressing,
+    pub system: String,
+    /// The source tree (a store path).
+    pub src: String,
+    pub go: InputRef,
+    pub godrv: InputRef,
+    #[serde(default)]
+    pub cc: Option<InputRef>,
+    #[serde(default)]
+    pub modcache: Option<InputRef>,
+    /// The `nix` program (dyn mode).
+    #[serde(default)]
+    pub nix: Option<String>,
+    #[serde(flatten)]
+    pub request: BuildRequest,
+}
+
+/// The toolchain file `vmtest/` writes (`/etc/godrv/toolchain.json`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolchainFile {
+    go: String,
+    godrv: String,
+    #[serde(default)]
+    cc: Option<String>,
+    nix: String,
+    system: String,
 }
 
 impl Cli {
@@ -38,17 +136,211 @@ impl Cli {
                 println!();
                 Ok(())
             }
+            Command::Plan { config, out } => {
+                let config: PlanConfig = serde_json::from_str(&config)
+                    .context("reading the planner configuration (godrvPlanConfig)")?;
+                plan_in_nix(&config, &out)
+            }
+            Command::Exec => {
+                let env = godrv_exec::BuildEnv::from_env()?;
+                godrv_exec::run(&env)?;
+                Ok(())
+            }
+            Command::Build {
+                dir,
+                sub_packages,
+                toolchain,
+                addressing,
+                dry_run,
+            } => build_outside_nix(&dir, sub_packages, &toolchain, addressing.into(), dry_run),
         }
     }
 }
 
-fn read_input(file: &PathBuf) -> Result<String> {
+/// A scratch directory: `$NIX_BUILD_TOP` inside Nix, a temporary directory elsewhere.
+fn scratch_dir() -> Result<tempfile::TempDir> {
+    let base = std::env::var_os("NIX_BUILD_TOP")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("godrv-")
+        .tempdir_in(&base)
+        .with_context(|| format!("creating a directory in {}", base.display()))
+}
+
+/// Runs `go build -n`, parses and plans.
+fn make_plan(
+    src_root: &Path,
+    request: &BuildRequest,
+    go: &InputRef,
+    cc: Option<&InputRef>,
+    modcache: Option<&InputRef>,
+    addressing: Addressing,
+    scratch: &Path,
+) -> Result<IfdPlan> {
+    let tools = GoTools {
+        goroot: Path::new(&go.path),
+        cc: cc.map(|c| Path::new(&c.path)),
+        modcache: modcache.map(|m| Path::new(&m.path)),
+    };
+    let script = gobuild::build_script(src_root, request, &tools, &scratch.join("go"))?;
+    let graph = godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
+        format!(
+            "parsing the `go build -n` script of {}",
+            script.start_dir.display()
+        )
+    })?;
+    let roots = godrv_plan::Roots {
+        src_root: src_root.to_path_buf(),
+        goroot: PathBuf::from(&go.path),
+        modcache: modcache.map(|m| PathBuf::from(&m.path)),
+    };
+    let plan = godrv_plan::plan(&graph, &roots).context("planning the build")?;
+    Ok(IfdPlan::new(&plan, addressing))
+}
+
+fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
+    let scratch = scratch_dir()?;
+    let src_root = Path::new(&config.src);
+    let plan = make_plan(
+        src_root,
+        &config.request,
+        &config.go,
+        config.cc.as_ref(),
+        config.modcache.as_ref(),
+        config.addressing,
+        scratch.path(),
+    )?;
+    match config.mode {
+        PlanMode::Ifd => {
+            let json = serde_json::to_string_pretty(&plan)?;
+            std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+        }
+        PlanMode::Dyn => {
+            let nix = config
+                .nix
+                .as_deref()
+                .context("dyn mode needs the `nix` program in the configuration")?;
+            let toolchain = Toolchain {
+                system: config.system.clone(),
+                godrv: config.godrv.clone(),
+                go: config.go.clone(),
+                cc: config.cc.clone(),
+                modcache: config.modcache.clone(),
+            };
+            let mut store = NixCli {
+                nix: PathBuf::from(nix),
+            };
+            let top = register::register(
+                &plan,
+                &toolchain,
+                src_root,
+                &scratch.path().join("stage"),
+                &mut store,
+            )
+            .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
+            let top_file = top.to_absolute();
+            std::fs::copy(&top_file, out)
+                .with_context(|| format!("copying {top_file} to {}", out.display()))?;
+            Ok(())
+        }
+    }
+}
+
+/// Adds the remedy to Nix errors whose cause is the configuration.
+fn explain_nix_error(message: String) -> String {
+    for feature in ["dynamic-derivations", "ca-derivations", "recursive-nix"] {
+        if message.contains(&format!("experimental Nix feature '{feature}' is disabled")) {
+            return format!(
+                "{message}\n\nhelp: enable it: add `experimental-features = nix-command {feature}` (with the others godrv needs: dynamic-derivations ca-derivations recursive-nix) to nix.conf"
+            );
+        }
+    }
+    message
+}
+
+fn build_outside_nix(
+    dir: &Path,
+    sub_packages: Vec<String>,
+    toolchain_file: &Path,
+    addressing: Addressing,
+    dry_run: bool,
+) -> Result<()> {
+    let text = std::fs::read_to_string(toolchain_file).with_context(|| {
+        format!(
+            "reading the toolchain description {}",
+            toolchain_file.display()
+        )
+    })?;
+    let file: ToolchainFile = serde_json::from_str(&text)
+        .with_context(|| format!("parsing {}", toolchain_file.display()))?;
+    let input = |path: &str| InputRef {
+        path: path.to_string(),
+        drv: None,
+        output: None,
+    };
+    let toolchain = Toolchain {
+        system: file.system.clone(),
+        godrv: input(&file.godrv),
+        go: input(&file.go),
+        cc: file.cc.as_deref().map(input),
+        modcache: None,
+    };
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("opening {}", dir.display()))?;
+    let request = BuildRequest {
+        sub_packages,
+        ..BuildRequest::default()
+    };
+    let scratch = scratch_dir()?;
+    let plan = make_plan(
+        &dir,
+        &request,
+        &toolchain.go,
+        toolchain.cc.as_ref(),
+        None,
+        addressing,
+        scratch.path(),
+    )?;
+    let nix = Path::new(&file.nix).join("bin/nix");
+    let mut store = NixCli { nix: nix.clone() };
+    let top = register::register(
+        &plan,
+        &toolchain,
+        &dir,
+        &scratch.path().join("stage"),
+        &mut store,
+    )?;
+    let top = top.to_absolute();
+    if dry_run {
+        println!("{top}");
+        return Ok(());
+    }
+    let status = Process::new(&nix)
+        .args([
+            "build",
+            "--no-link",
+            "--print-out-paths",
+            &format!("{top}^out"),
+        ])
+        .status()
+        .with_context(|| format!("running {}", nix.display()))?;
+    if !status.success() {
+        bail!("building {top} failed ({status})");
+    }
+    Ok(())
+}
+
+fn read_input(file: &Path) -> Result<String> {
     let mut text = String::new();
     if file.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
     } else {
-        text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading {}", file.display()))?;
+        text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     }
     Ok(text)
 }

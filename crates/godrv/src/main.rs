@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::Parser;
 
 mod cli;
+mod gobuild;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()

@@ -1,0 +1,368 @@
+//! Resolve templates into derivations and write them to a Nix store (dynamic-derivation mode and
+//! `godrv build`).
+//!
+//! Derivations are written in dependency order; each one's `.drv` path is needed by its dependents
+//! (as an input, and through the placeholder of its content-addressed output).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use godrv_derivation::{
+    upstream_placeholder, ContentAddressMethod, Derivation, DrvHash, DrvInput, HashAlgo, Output,
+    StoreDir, StorePath,
+};
+
+use crate::{Addressing, IfdPlan, InputRef, SourceSet, Template};
+
+/// Why registering failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Nix {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("could not run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{command}` printed {output:?}, not a store path")]
+    NotAStorePath { command: String, output: String },
+    #[error(transparent)]
+    Derivation(#[from] godrv_derivation::DerivationError),
+    #[error(transparent)]
+    StorePath(#[from] godrv_derivation::StorePathError),
+    #[error("input-addressed derivations need the drv hash of {0}, a toolchain derivation; use content addressing")]
+    UnknownInputHash(String),
+    #[error("plan action {0} depends on {1}, which the plan does not have")]
+    MissingDependency(String, String),
+}
+
+/// Where derivations and sources go.
+pub trait Store {
+    /// Adds a directory as a source path named `name`; returns its absolute store path.
+    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError>;
+    /// Writes a derivation; returns its `.drv` path.
+    fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError>;
+}
+
+/// The `nix` command line (`nix store add`, `nix derivation add`).
+pub struct NixCli {
+    pub nix: PathBuf,
+}
+
+impl NixCli {
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String, RegisterError> {
+        let command = format!("{} {}", self.nix.display(), args.join(" "));
+        let mut child = Command::new(&self.nix)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| RegisterError::Spawn {
+                program: self.nix.display().to_string(),
+                source,
+            })?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(input).map_err(|source| RegisterError::Io {
+                what: "writing to",
+                path: self.nix.clone(),
+                source,
+            })?;
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|source| RegisterError::Spawn {
+                program: self.nix.display().to_string(),
+                source,
+            })?;
+        if !output.status.success() {
+            return Err(RegisterError::Nix {
+                command,
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        if !stdout.starts_with('/') {
+            return Err(RegisterError::NotAStorePath {
+                command,
+                output: stdout,
+            });
+        }
+        Ok(stdout)
+    }
+}
+
+impl Store for NixCli {
+    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
+        self.run(
+            &["store", "add", "--name", name, &dir.to_string_lossy()],
+            None,
+        )
+    }
+
+    fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError> {
+        let json = serde_json::to_vec(drv).expect("a derivation always serializes");
+        let path = self.run(&["derivation", "add"], Some(&json))?;
+        Ok(StorePath::from_absolute_path(&path)?)
+    }
+}
+
+/// A derivation already written.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    pub drv: StorePath,
+    hash: DrvHash,
+    /// The output path, when known before building (input-addressed).
+    out: Option<String>,
+}
+
+/// The toolchain and other inputs every derivation may get.
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    pub system: String,
+    pub godrv: InputRef,
+    pub go: InputRef,
+    pub cc: Option<InputRef>,
+    pub modcache: Option<InputRef>,
+}
+
+/// Writes every derivation of `plan` to `store`; returns the `.drv` path of the top one.
+///
+/// `src_root` is the user's source tree; `scratch` an empty directory for staging source sets.
+pub fn register(
+    plan: &IfdPlan,
+    toolchain: &Toolchain,
+    src_root: &Path,
+    scratch: &Path,
+    store: &mut dyn Store,
+) -> Result<StorePath, RegisterError> {
+    let store_dir = StoreDir::default();
+    let mut done: BTreeMap<String, Registered> = BTreeMap::new();
+    let mut sources: BTreeMap<SourceSet, String> = BTreeMap::new();
+    for key in order(plan)? {
+        let template = &plan.actions[&key];
+        let src = match &template.src {
+            Some(set) => Some(match sources.get(set) {
+                Some(path) => path.clone(),
+                None => {
+                    let path = add_source_set(set, src_root, scratch, store)?;
+                    sources.insert(set.clone(), path.clone());
+                    path
+                }
+            }),
+            None => None,
+        };
+        let mut drv = derivation(template, toolchain, plan.addressing, src.as_deref(), &done)?;
+        let input_hashes = template
+            .deps
+            .values()
+            .map(|key| (done[key].drv.clone(), done[key].hash.clone()))
+            .collect::<BTreeMap<_, _>>();
+        if plan.addressing == Addressing::InputAddressed {
+            if let Some(unknown) = drv
+                .inputs
+                .drvs
+                .keys()
+                .find(|p| !input_hashes.contains_key(*p))
+            {
+                return Err(RegisterError::UnknownInputHash(unknown.to_absolute()));
+            }
+        }
+        let hash = drv.fill_input_addressed_outputs(&store_dir, &input_hashes)?;
+        let out = match &drv.outputs["out"] {
+            Output::InputAddressed { path } => Some(path.to_absolute()),
+            _ => None,
+        };
+        let path = store.add_derivation(&drv)?;
+        done.insert(
+            key,
+            Registered {
+                drv: path,
+                hash,
+                out,
+            },
+        );
+    }
+    Ok(done
+        .remove(&plan.top)
+        .expect("the top action is in the plan")
+        .drv)
+}
+
+/// Plan keys, dependencies first.
+fn order(plan: &IfdPlan) -> Result<Vec<String>, RegisterError> {
+    fn visit(
+        plan: &IfdPlan,
+        key: &str,
+        seen: &mut BTreeMap<String, ()>,
+        out: &mut Vec<String>,
+    ) -> Result<(), RegisterError> {
+        if seen.insert(key.to_string(), ()).is_some() {
+            return Ok(());
+        }
+        for dep in plan.actions[key].deps.values() {
+            if !plan.actions.contains_key(dep) {
+                return Err(RegisterError::MissingDependency(
+                    key.to_string(),
+                    dep.clone(),
+                ));
+            }
+            visit(plan, dep, seen, out)?;
+        }
+        out.push(key.to_string());
+        Ok(())
+    }
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::new();
+    visit(plan, &plan.top, &mut seen, &mut out)?;
+    Ok(out)
+}
+
+/// Stages the files of a source set and adds them to the store.
+fn add_source_set(
+    set: &SourceSet,
+    src_root: &Path,
+    scratch: &Path,
+    store: &mut dyn Store,
+) -> Result<String, RegisterError> {
+    let stage = scratch.join(&set.name);
+    let io = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RegisterError::Io { what, path, source }
+    };
+    if stage.exists() {
+        fs::remove_dir_all(&stage).map_err(io("removing", &stage))?;
+    }
+    for file in &set.files {
+        let (from, to) = (src_root.join(file), stage.join(file));
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(io("creating", dir))?;
+        }
+        fs::copy(&from, &to).map_err(io("copying", &from))?;
+    }
+    let path = store.add_source(&set.name, &stage)?;
+    fs::remove_dir_all(&stage).map_err(io("removing", &stage))?;
+    Ok(path)
+}
+
+/// The derivation of one template, with inputs resolved. Output paths are not filled in.
+pub fn derivation(
+    template: &Template,
+    toolchain: &Toolchain,
+    addressing: Addressing,
+    src: Option<&str>,
+    done: &BTreeMap<String, Registered>,
+) -> Result<Derivation, RegisterError> {
+    let mut drv = Derivation {
+        name: template.name.clone(),
+        system: toolchain.system.clone(),
+        builder: format!("{}/bin/godrv", toolchain.godrv.path),
+        args: vec!["exec".to_string()],
+        ..Derivation::default()
+    };
+    let mut env = template.env.clone();
+    env.insert("name".into(), drv.name.clone());
+    env.insert("system".into(), drv.system.clone());
+    env.insert("builder".into(), drv.builder.clone());
+    add_input(&mut drv, &toolchain.godrv)?;
+    env.insert("goroot".into(), add_input(&mut drv, &toolchain.go)?);
+    if template.cc {
+        if let Some(cc) = &toolchain.cc {
+            env.insert("cc".into(), add_input(&mut drv, cc)?);
+        }
+    }
+    if template.modcache {
+        if let Some(modcache) = &toolchain.modcache {
+            env.insert("modcache".into(), add_input(&mut drv, modcache)?);
+        }
+    }
+    if let Some(src) = src {
+        env.insert(
+            "src".into(),
+            add_input(
+                &mut drv,
+                &InputRef {
+                    path: src.to_string(),
+                    drv: None,
+                    output: None,
+                },
+            )?,
+        );
+    }
+    for (attr, key) in &template.deps {
+        let dep = &done[key];
+        drv.inputs
+            .drvs
+            .entry(dep.drv.clone())
+            .or_default()
+            .outputs
+            .insert("out".to_string());
+        let value = match (&dep.out, addressing) {
+            (Some(out), _) => out.clone(),
+            (None, _) => upstream_placeholder(&dep.drv, "out"),
+        };
+        env.insert(attr.clone(), value);
+    }
+    drv.outputs.insert(
+        "out".to_string(),
+        match addressing {
+            Addressing::ContentAddressed => Output::CaFloating {
+                method: ContentAddressMethod::Nar,
+                hash_algo: HashAlgo::Sha256,
+            },
+            Addressing::InputAddressed => Output::Deferred,
+        },
+    );
+    drv.env = env;
+    Ok(drv)
+}
+
+/// Records an input's store path as an input source or input derivation output; returns the path.
+fn add_input(drv: &mut Derivation, input: &InputRef) -> Result<String, RegisterError> {
+    match &input.drv {
+        Some(drv_path) => {
+            let drv_path = StorePath::from_absolute_path(drv_path)?;
+            let output = input.output.clone().unwrap_or_else(|| "out".to_string());
+            drv.inputs
+                .drvs
+                .entry(drv_path)
+                .or_insert_with(DrvInput::default)
+                .outputs
+                .insert(output);
+        }
+        None => {
+            // Store paths are inputs; host prefixes (`/usr` on a machine without nixpkgs) are not.
+            if let Some(store_path) = store_path_of(&input.path) {
+                drv.inputs
+                    .srcs
+                    .insert(StorePath::from_absolute_path(&store_path)?);
+            }
+        }
+    }
+    Ok(input.path.clone())
+}
+
+/// The store path a path is in (`/nix/store/xxx-go/bin` → `/nix/store/xxx-go`).
+fn store_path_of(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/nix/store/")?;
+    let name = rest.split('/').next()?;
+    Some(format!("/nix/store/{name}"))
+}
