@@ -23,8 +23,8 @@ pub mod placeholder;
 pub mod store_path;
 
 pub use derivation::{
-    ContentAddressMethod, Derivation, DerivationError, DrvHash, DrvHashKind, DrvInput, Inputs,
-    Output,
+    hash_modulo_all, ContentAddressMethod, Derivation, DerivationError, DerivationSet, DrvHash,
+    DrvHashKind, DrvInput, Inputs, Output,
 };
 pub use hash::{Hash, HashAlgo};
 pub use placeholder::{dynamic_output_placeholder, hash_placeholder, upstream_placeholder};

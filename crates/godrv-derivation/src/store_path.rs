@@ -369,3 +369,149 @@ pub fn make_output_path(
         &output_path_name(drv_name, output),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_display() {
+        let abs = "/nix/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x";
+        let p = StorePath::from_absolute_path(abs).unwrap();
+        assert_eq!(p.hash_part(), "d3v2zgdgmw8a1ja7d098isx4mdd7jf0g");
+        assert_eq!(p.name(), "x");
+        assert_eq!(p.to_string(), "d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x");
+        assert_eq!(p.to_absolute(), abs);
+        assert_eq!(StorePath::from_digest(p.digest(), "x").unwrap(), p);
+        let other = StoreDir::new("/gnu/store").unwrap();
+        assert_eq!(
+            other.parse_path("/gnu/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x"),
+            Ok(p.clone())
+        );
+        assert_eq!(
+            other.display_path(&p),
+            "/gnu/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        use StorePathError::*;
+        let parse = StorePath::from_absolute_path;
+        assert!(matches!(
+            parse("/tmp/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x"),
+            Err(NotInStore(..))
+        ));
+        assert!(matches!(
+            parse("/nix/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x/bin"),
+            Err(BadNameChar { character: '/', .. })
+        ));
+        assert!(matches!(
+            parse("/nix/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0gx"),
+            Err(MissingDash(_))
+        ));
+        assert!(matches!(parse("/nix/store/short-x"), Err(MissingDash(_))));
+        assert!(matches!(
+            parse("/nix/store/e3v2zgdgmw8a1ja7d098isx4mdd7jf0g-x"),
+            Err(BadHashPart(_))
+        ));
+        assert!(matches!(
+            parse("/nix/store/d3v2zgdgmw8a1ja7d098isx4mdd7jf0g-"),
+            Err(EmptyName)
+        ));
+        assert!(StoreDir::new("nix/store").is_err());
+        assert!(StoreDir::new("/nix/store/").is_err());
+    }
+
+    #[test]
+    fn name_rules() {
+        // Checked with Nix 2.34: `builtins.toFile NAME "x"` accepts the first list, rejects the second.
+        for ok in [
+            "x",
+            "a-b_c.d+e?f=g",
+            ".x",
+            "..x",
+            "x.drv",
+            &"a".repeat(MAX_NAME_LEN),
+        ] {
+            assert_eq!(validate_name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            ".",
+            "..",
+            ".-",
+            ".-x",
+            "..-x",
+            "a b",
+            "é",
+            "a/b",
+            &"a".repeat(MAX_NAME_LEN + 1),
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ordering_is_base_name_order() {
+        let a: StorePath = "0000000000000000000000000000000z-b".parse().unwrap();
+        let b: StorePath = "00000000000000000000000000000010-a".parse().unwrap();
+        assert!(a < b);
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn text_paths() {
+        // Nix 2.34: builtins.toFile ".x" "x", builtins.toFile "..x" "x".
+        let dir = StoreDir::default();
+        let none = BTreeSet::new();
+        assert_eq!(
+            make_text_path(&dir, ".x", "x", &none)
+                .unwrap()
+                .to_absolute(),
+            "/nix/store/1x49d9g8znzikskxdsx7k6kk2qzcdrps-.x"
+        );
+        assert_eq!(
+            make_text_path(&dir, "..x", "x", &none)
+                .unwrap()
+                .to_absolute(),
+            "/nix/store/jrxdf6hfv4ikxwp1z6kip16056w02i18-..x"
+        );
+    }
+
+    #[test]
+    fn fixed_output_paths() {
+        let dir = StoreDir::default();
+        let none = BTreeSet::new();
+        // tests/fixtures/fod: flat sha256, recursive sha256, recursive sha1.
+        let h: Hash = "sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY="
+            .parse()
+            .unwrap();
+        assert_eq!(
+            make_fixed_output_path(&dir, "flat", ContentAddressMethod::Flat, &h, &none)
+                .unwrap()
+                .to_string(),
+            "hpgkmjn6dmvi3f1hgnsnxgni2qkii4jd-flat"
+        );
+        let h: Hash = "sha256-EFUdrtf6Rn0LWIJufrmg8q99aT3jGfLvd1//zaJEufY="
+            .parse()
+            .unwrap();
+        assert_eq!(
+            make_fixed_output_path(&dir, "nar", ContentAddressMethod::Nar, &h, &none)
+                .unwrap()
+                .to_string(),
+            "mg1iydbk4s8yb13sph1x390982c3chpf-nar"
+        );
+        let h: Hash = "sha1-+/XVxDghcUi+rRWYcpXD08RHhZw=".parse().unwrap();
+        assert_eq!(
+            make_fixed_output_path(&dir, "sha1", ContentAddressMethod::Nar, &h, &none)
+                .unwrap()
+                .to_string(),
+            "7bsjzr20khgs91hqd9m7mxp7llrfp0yc-sha1"
+        );
+        let refs = BTreeSet::from(["7bsjzr20khgs91hqd9m7mxp7llrfp0yc-sha1".parse().unwrap()]);
+        assert!(matches!(
+            make_fixed_output_path(&dir, "sha1", ContentAddressMethod::Nar, &h, &refs),
+            Err(FixedOutputError::RefsNotAllowed { .. })
+        ));
+    }
+}

@@ -8,7 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use godrv_derivation::{
-    make_text_path, nar, nixbase32, Derivation, DrvHash, Output, StoreDir, StorePath,
+    hash_modulo_all, make_text_path, nar, nixbase32, Derivation, DerivationSet, DrvHash, Output,
+    StoreDir, StorePath,
 };
 use serde_json::Value;
 
@@ -188,4 +189,33 @@ fn to_file_path_matches_nix() {
         path.to_string(),
         "qa1w9gdfrba6jl2r57mb3c43863gqywp-hello.txt"
     );
+}
+
+/// A whole `nix derivation show --recursive` output round-trips byte for byte, and
+/// `hash_modulo_all` gives the same hashes as filling in dependency order.
+#[test]
+fn derivation_set_round_trip_and_hash_all() {
+    let store = StoreDir::default();
+    for case in CASES {
+        let dir = fixtures().join(case);
+        let text = read(&dir.join("show.json"));
+        let set: DerivationSet = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            text.trim_end(),
+            "{case}"
+        );
+        let mut expected = BTreeMap::new();
+        check_show(&dir, "show.json", &mut expected);
+        let all = hash_modulo_all(&store, &set.derivations, BTreeMap::new()).unwrap();
+        assert_eq!(all, expected, "{case}");
+    }
+}
+
+#[test]
+fn rejects_other_json_versions() {
+    let text = read(&fixtures().join("add/ia.input.json"));
+    let v3 = text.replace("\"version\":4", "\"version\":3");
+    let err = serde_json::from_str::<Derivation>(&v3).unwrap_err();
+    assert!(err.to_string().contains("version 3"), "{err}");
 }

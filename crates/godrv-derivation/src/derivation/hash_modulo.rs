@@ -17,6 +17,8 @@
 //!
 //! Nix reads input derivations from the store for this; here the caller passes their
 //! [`DrvHash`]es, keyed by `.drv` path, which a planner has from writing them in dependency order.
+//! For derivations godrv did not write (a toolchain from nixpkgs), [`hash_modulo_all`] computes
+//! them from `nix derivation show --recursive` ([`super::DerivationSet`]).
 
 use std::collections::BTreeMap;
 
@@ -248,4 +250,40 @@ impl Derivation {
         }
         Ok(())
     }
+}
+
+/// The [`DrvHash`] (unmasked, as dependents need it) of every derivation in `drvs`, a closure
+/// such as `nix derivation show --recursive` prints: inputs outside `drvs` must be in `known`.
+/// The result includes `known`.
+pub fn hash_modulo_all(
+    store_dir: &StoreDir,
+    drvs: &BTreeMap<StorePath, Derivation>,
+    known: BTreeMap<StorePath, DrvHash>,
+) -> Result<BTreeMap<StorePath, DrvHash>, DerivationError> {
+    fn visit(
+        store_dir: &StoreDir,
+        drvs: &BTreeMap<StorePath, Derivation>,
+        path: &StorePath,
+        done: &mut BTreeMap<StorePath, DrvHash>,
+    ) -> Result<(), DerivationError> {
+        if done.contains_key(path) {
+            return Ok(());
+        }
+        // Nix's derivation graph is acyclic (a .drv path hashes its inputs' paths), so plain
+        // recursion terminates; its depth is the dependency depth.
+        let Some(drv) = drvs.get(path) else {
+            return Ok(());
+        };
+        for input in drv.inputs.drvs.keys() {
+            visit(store_dir, drvs, input, done)?;
+        }
+        let hash = drv.hash_modulo(store_dir, false, done)?;
+        done.insert(path.clone(), hash);
+        Ok(())
+    }
+    let mut done = known;
+    for path in drvs.keys() {
+        visit(store_dir, drvs, path, &mut done)?;
+    }
+    Ok(done)
 }

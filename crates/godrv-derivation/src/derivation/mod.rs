@@ -21,6 +21,16 @@
 //! Keys are written in the order Nix writes them (sorted), so a derivation Nix printed
 //! re-serializes to the same bytes with `serde_json::to_string`.
 //!
+//! `nix derivation add` (2.34) reads one such object on stdin (not the `{"derivations": …}`
+//! wrapper of `nix derivation show`, which is [`DerivationSet`]; only `"version": 4`). It
+//! requires `dynamicOutputs` in every `inputs.drvs` entry (this crate always writes it, and
+//! accepts its absence on reading). For input-addressed outputs it accepts `{}` and fills in the
+//! path, provided the output's env variable is present and either `""` (then filled too) or the
+//! correct path; an absent env variable changes the hash and is rejected, and a wrong path is
+//! rejected. [`Derivation::fill_input_addressed_outputs`] produces exactly what it stores.
+//! Floating content-addressed outputs are accepted without their env variable, but the builder
+//! then has no `$out`: set it to the [`crate::hash_placeholder`] (fill does).
+//!
 //! The ATerm form (the `.drv` file) is in [`aterm`], `hashDerivationModulo` and output path filling
 //! in [`hash_modulo`].
 
@@ -35,7 +45,7 @@ use crate::store_path::{FixedOutputError, StoreDir, StorePath, StorePathError};
 pub mod aterm;
 pub mod hash_modulo;
 
-pub use hash_modulo::{DrvHash, DrvHashKind};
+pub use hash_modulo::{hash_modulo_all, DrvHash, DrvHashKind};
 
 /// The JSON format version this crate reads and writes.
 pub const JSON_VERSION: u32 = 4;
@@ -368,6 +378,50 @@ impl<'de> Deserialize<'de> for Derivation {
             name: j.name,
             outputs: j.outputs,
             system: j.system,
+        })
+    }
+}
+
+/// The output of `nix derivation show`: derivations by `.drv` path (base name), `"version": 4`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DerivationSet {
+    pub derivations: BTreeMap<StorePath, Derivation>,
+}
+
+#[derive(Serialize)]
+struct DerivationSetRef<'a> {
+    derivations: &'a BTreeMap<StorePath, Derivation>,
+    version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DerivationSetJson {
+    derivations: BTreeMap<StorePath, Derivation>,
+    version: u32,
+}
+
+impl Serialize for DerivationSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DerivationSetRef {
+            derivations: &self.derivations,
+            version: JSON_VERSION,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DerivationSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let j = DerivationSetJson::deserialize(d)?;
+        if j.version != JSON_VERSION {
+            return Err(serde::de::Error::custom(format!(
+                "derivation JSON version {} is not supported (only {JSON_VERSION})",
+                j.version
+            )));
+        }
+        Ok(DerivationSet {
+            derivations: j.derivations,
         })
     }
 }
