@@ -219,3 +219,15 @@ fn rejects_other_json_versions() {
     let err = serde_json::from_str::<Derivation>(&v3).unwrap_err();
     assert!(err.to_string().contains("version 3"), "{err}");
 }
+
+/// `nix-hash --type sha256 --base32 srcdir/NODE` (srcs/nodes.nix-hash) for a regular file, an
+/// executable, a symlink (not followed) and a directory holding a dangling symlink.
+#[test]
+fn nar_hashes_of_single_nodes_match_nix() {
+    let dir = fixtures().join("srcs");
+    for line in read(&dir.join("nodes.nix-hash")).lines() {
+        let (node, expected) = line.split_once(' ').unwrap();
+        let hash = nar::nar_sha256(&dir.join("srcdir").join(node)).unwrap();
+        assert_eq!(nixbase32::encode(&hash), expected, "{node}");
+    }
+}

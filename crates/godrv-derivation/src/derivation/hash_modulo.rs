@@ -15,6 +15,10 @@
 //! itself deferred) makes the result deferred: Nix then leaves the input-addressed outputs as
 //! `{}` with `env.out = ""` until the inputs are built.
 //!
+//! Only the static outputs of an input (`outputs`) take part; `dynamicOutputs` are dropped from
+//! the modulo form (which is therefore always written `Derive(`), as in current Nix. A derivation
+//! with dynamic inputs depends on a text-hashed (floating) derivation, so it is deferred anyway.
+//!
 //! Nix reads input derivations from the store for this; here the caller passes their
 //! [`DrvHash`]es, keyed by `.drv` path, which a planner has from writing them in dependency order.
 //! For derivations godrv did not write (a toolchain from nixpkgs), [`hash_modulo_all`] computes
