@@ -62,7 +62,7 @@ pub enum ExecStep {
     },
     /// `mv FROM TO`.
     Move { from: String, to: String },
-    /// `cp FROM TO`.
+    /// `cp FROM TO`; a directory is copied with everything in it.
     Copy { from: String, to: String },
     /// `rm -rf PATH`.
     Remove { path: String },

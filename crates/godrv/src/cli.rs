@@ -46,6 +46,15 @@ enum Command {
     },
     /// Replay one planned action (the builder of every per-package derivation).
     Exec,
+    /// Run programs and check their output (the builder of `testExamples`).
+    Check {
+        /// JSON list of `{name, program, stdout, expectFailure}`.
+        #[arg(long, env = "godrvChecks")]
+        checks: String,
+        /// Where to write the report.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Outside any Nix build: plan DIR, write the derivations to the local store and build them.
     Build {
         /// The module directory.
@@ -146,6 +155,7 @@ impl Cli {
                 godrv_exec::run(&env)?;
                 Ok(())
             }
+            Command::Check { checks, out } => crate::check::run(&checks, &out),
             Command::Build {
                 dir,
                 sub_packages,

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Parser;
 
+mod check;
 mod cli;
 mod gobuild;
 

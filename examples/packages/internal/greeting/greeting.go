@@ -1,0 +1,7 @@
+// Package greeting says hello.
+package greeting
+
+// Hello returns the greeting.
+func Hello() string {
+	return "Hello, godrv"
+}

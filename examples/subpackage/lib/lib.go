@@ -1,0 +1,5 @@
+// Package lib holds the message.
+package lib
+
+// Message is what cmd/hello prints.
+const Message = "Hello, godrv!"

@@ -1,0 +1,26 @@
+# buildWithDynDrv: build a Go program with one derivation per Go package, planned while building
+# (dynamic derivations). Needs Nix ≥ 2.33 with the experimental features nix-command,
+# dynamic-derivations, ca-derivations and recursive-nix, and a builder with the system feature
+# recursive-nix.
+#
+# Arguments (buildGoModule's names; see nix/README.md):
+#   src            the Go module (or a tree containing it under modRoot)             required
+#   pname, version or name                                                            required
+#   modRoot        directory of go.mod inside src                                    default ""
+#   subPackages    packages to build, relative to modRoot                            default all (./...)
+#   ldflags        linker flags (list or string), e.g. [ "-s" "-w" "-X main.version=1" ]
+#   tags           build tags (list)
+#   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }
+#   GOFLAGS        extra GOFLAGS
+#   vendorHash     must be null for now (third-party modules are not supported yet)
+#   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
+#   passthru, meta as usual
+#
+# The result is a derivation whose output holds bin/<name> for each program.
+{ core }:
+args:
+let
+  args' = core.checkArgs "buildWithDynDrv" args;
+  planner = core.planner "dyn" args';
+in
+core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; }

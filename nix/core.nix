@@ -1,0 +1,154 @@
+# The core shared by buildWithDynDrv and buildWithIFD: argument checking, the planner derivation
+# (the same godrv code in both modes), and the IFD instantiation of a plan.
+{ toolchain }:
+let
+  inherit (toolchain) go godrv nix cc system;
+
+  # The arguments the builders accept (buildGoModule's names). Anything else is an error.
+  knownArgs = [
+    "pname" "version" "name" "src" "modRoot" "subPackages" "ldflags" "tags" "env" "GOFLAGS"
+    "vendorHash" "contentAddressed" "passthru" "meta"
+  ];
+
+  # A store path godrv's generated derivations depend on, with the derivation output producing it.
+  inputRef =
+    x:
+    if x == null then
+      null
+    else
+      {
+        path = "${x}";
+        drv = if builtins.isAttrs x && x ? drvPath then x.drvPath else null;
+        output = if builtins.isAttrs x && x ? outputName then x.outputName else null;
+      };
+
+  checkArgs =
+    fn: args:
+    let
+      unknown = builtins.filter (n: !(builtins.elem n knownArgs)) (builtins.attrNames args);
+    in
+    if unknown != [ ] then
+      throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
+    else if !(args ? src) then
+      throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
+    else if !(args ? pname || args ? name) then
+      throw "godrv.${fn}: give `pname` (and `version`) or `name`."
+    else if (args.vendorHash or null) != null then
+      throw "godrv.${fn}: vendorHash is not supported yet (third-party modules: see issue 5); set vendorHash = null for modules without dependencies."
+    else
+      args;
+
+  nameOf = args: args.name or (if args ? version then "${args.pname}-${args.version}" else args.pname);
+
+  splitFlags = f: if builtins.isList f then f else builtins.filter (s: s != "" && !builtins.isList s) (builtins.split " +" f);
+
+  addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
+
+  # The planner: runs `go build -n`, parses, plans. mode = "dyn" | "ifd".
+  planner =
+    mode: args:
+    let
+      config = {
+        inherit mode system;
+        addressing = addressing args;
+        src = "${args.src}";
+        go = inputRef go;
+        godrv = inputRef godrv;
+        cc = inputRef cc;
+        modcache = null;
+        nix = if mode == "dyn" then "${nix}/bin/nix" else null;
+        modRoot = args.modRoot or "";
+        subPackages = args.subPackages or [ ];
+        ldflags = splitFlags (args.ldflags or [ ]);
+        tags = args.tags or [ ];
+        goFlags = [ ];
+        env = builtins.mapAttrs (_: toString) ((args.env or { }) // (if args ? GOFLAGS then { GOFLAGS = toString args.GOFLAGS; } else { }));
+      };
+      common = {
+        inherit system;
+        builder = "${godrv}/bin/godrv";
+        args = [ "plan" ];
+        godrvPlanConfig = builtins.toJSON config;
+      };
+    in
+    if mode == "dyn" then
+      derivation (
+        common
+        // {
+          # The output is a .drv file: a text-hashed content-addressed output named *.drv.
+          name = "${nameOf args}.drv";
+          __contentAddressed = true;
+          outputHashMode = "text";
+          outputHashAlgo = "sha256";
+          requiredSystemFeatures = [ "recursive-nix" ];
+          NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
+        }
+      )
+    else
+      derivation (common // { name = "${nameOf args}-plan.json"; });
+
+  # IFD: read the plan and call `derivation` with the same attributes godrv writes in dyn mode.
+  instantiate =
+    args: plan:
+    let
+      src = args.src;
+      srcPrefix = "${toString src}/";
+      prefixLen = builtins.stringLength srcPrefix;
+      relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
+      sourceSet =
+        set:
+        let
+          admitted = builtins.listToAttrs (map (p: { name = p; value = true; }) set.paths);
+        in
+        builtins.path {
+          path = src;
+          name = set.name;
+          filter = p: _type: admitted ? ${relative (toString p)};
+        };
+      ca = plan.addressing == "content-addressed";
+      drvs = builtins.mapAttrs mk plan.actions;
+      mk =
+        _key: a:
+        derivation (
+          {
+            inherit (a) name;
+            inherit system;
+            builder = "${godrv}/bin/godrv";
+            args = [ "exec" ];
+            goroot = go;
+          }
+          // a.env
+          // builtins.mapAttrs (_: k: drvs.${k}) a.deps
+          // (if a.src != null then { src = sourceSet a.src; } else { })
+          // (if a.cc && cc != null then { inherit cc; } else { })
+          // (if ca then { __contentAddressed = true; } else { })
+        );
+    in
+    if plan.version != 1 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (1): update nix/ and godrv together." else drvs.${plan.top};
+
+  # A derivation whose output is a copy of a store path that is only known as a string (the
+  # output of a dynamic derivation): gives nix-build something to build and a place for meta.
+  copyOf =
+    args: path:
+    derivation {
+      name = nameOf args;
+      inherit system;
+      builder = "${godrv}/bin/godrv";
+      args = [ "exec" ];
+      goroot = go;
+      godrvAction = builtins.toJSON {
+        steps = [ { op = "copy"; from = "$WORK/b002"; to = "$OUT"; } ];
+        deps = 1;
+        keep = [ ];
+      };
+      dep0 = path;
+      __contentAddressed = true;
+      outputHashMode = "recursive";
+      outputHashAlgo = "sha256";
+    };
+
+  finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
+in
+{
+  inherit checkArgs planner instantiate copyOf finish nameOf;
+}
