@@ -217,6 +217,33 @@ fn run_step(
                 Err(_) => Ok(()),
             }
         }
+        ExecStep::AppendFile { path, contents } => {
+            use std::io::Write as _;
+            let file = PathBuf::from(tokens.expand(path)?);
+            let contents = tokens.expand(contents)?;
+            create_parent(&file)?;
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .and_then(|mut f| f.write_all(contents.as_bytes()))
+                .map_err(io_err("appending to", &file))
+        }
+        ExecStep::Touch { path } => {
+            let file = PathBuf::from(tokens.expand(path)?);
+            create_parent(&file)?;
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .map(drop)
+                .map_err(io_err("touching", &file))
+        }
+        ExecStep::Symlink { target, link } => {
+            let (target, link) = (tokens.expand(target)?, PathBuf::from(tokens.expand(link)?));
+            create_parent(&link)?;
+            std::os::unix::fs::symlink(&target, &link).map_err(io_err("creating symlink", &link))
+        }
         ExecStep::Run {
             cwd,
             env: vars,

@@ -363,6 +363,8 @@ fn written_paths(step: &Step) -> Vec<&str> {
             .filter(|w| w[0] == "-o")
             .map(|w| w[1].as_str())
             .collect(),
+        Step::AppendFile { path, .. } | Step::Touch { path } => vec![path],
+        Step::Symlink { link, .. } => vec![link],
         Step::Remove { .. } | Step::Cat { .. } => vec![],
     }
 }
@@ -370,8 +372,14 @@ fn written_paths(step: &Step) -> Vec<&str> {
 /// Every string of a step that may hold a `$WORK` reference.
 fn step_strings(step: &Step) -> Vec<&str> {
     match step {
-        Step::Mkdir { path } | Step::Remove { path } | Step::Cat { path } => vec![path],
-        Step::WriteFile { path, contents } => vec![path, contents],
+        Step::Mkdir { path }
+        | Step::Remove { path }
+        | Step::Cat { path }
+        | Step::Touch { path } => vec![path],
+        Step::WriteFile { path, contents } | Step::AppendFile { path, contents } => {
+            vec![path, contents]
+        }
+        Step::Symlink { target, link } => vec![target, link],
         Step::Move { from, to } | Step::Copy { from, to } => vec![from, to],
         Step::Run(cmd) => cmd
             .argv
@@ -445,6 +453,15 @@ fn plan_step(
             ExecStep::Remove { path: rw(path) }
         }
         Step::Cat { .. } => return Ok(None),
+        Step::AppendFile { path, contents } => ExecStep::AppendFile {
+            path: rw(path),
+            contents: rw(contents),
+        },
+        Step::Touch { path } => ExecStep::Touch { path: rw(path) },
+        Step::Symlink { target, link } => ExecStep::Symlink {
+            target: rw(target),
+            link: rw(link),
+        },
     }))
 }
 

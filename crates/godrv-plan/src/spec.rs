@@ -66,4 +66,10 @@ pub enum ExecStep {
     Copy { from: String, to: String },
     /// `rm -rf PATH`.
     Remove { path: String },
+    /// Append to a file (`echo 'TEXT' >> PATH`).
+    AppendFile { path: String, contents: String },
+    /// `touch PATH`.
+    Touch { path: String },
+    /// `ln -s TARGET LINK`.
+    Symlink { target: String, link: String },
 }
