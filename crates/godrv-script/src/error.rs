@@ -21,6 +21,17 @@ pub enum ParseError {
         message: String,
         text: String,
     },
+    /// The lines form a graph with a dependency cycle (never seen from go).
+    #[error("dependency cycle among actions {}", .actions.join(", "))]
+    Cycle { actions: Vec<String> },
+    /// The start directory is not an absolute UTF-8 path.
+    #[error("start directory must be an absolute UTF-8 path: {0:?}")]
+    StartDir(std::path::PathBuf),
+    /// The script parses but builds nothing: go found every output up to
+    /// date (for example only `touch TARGET`). Run `go build -n` with an
+    /// empty `GOCACHE` to get every action.
+    #[error("script has no actions (outputs up to date in go's build cache?): {}", .lines.join("\n"))]
+    NoActions { lines: Vec<String> },
     /// `go` itself failed (or printed no actions): its own `go: ` / error
     /// lines, verbatim.
     #[error("go failed: {}", .lines.join("\n"))]

@@ -138,7 +138,9 @@ pub struct Action {
     /// Absolute paths of the source files the action reads (`.go`, `.c`,
     /// `.s`, `.syso`, embedded files, ...).
     pub sources: BTreeSet<PathBuf>,
-    /// Absolute directory of the action's first command.
+    /// Directory of the action's first command (of its first step if it
+    /// runs none): absolute, or `$WORK`-rooted (`$WORK`, `$WORK/b001`) for
+    /// commands go runs in its work directory.
     pub cwd: PathBuf,
     /// The action's steps in script order.
     pub steps: Vec<Step>,
@@ -163,16 +165,24 @@ pub enum Step {
     Copy { from: String, to: String },
     /// `rm -r -f PATH` / `rm -rf PATH`.
     Remove { path: String },
-    /// `cat PATH  # internal`: go prints it for reading a file back into
-    /// memory (the cgo-generated `_cgo_flags` whose `-ldflags` it passes on
-    /// to the link). It writes nothing; replaying it is a no-op.
+    /// `cat PATH  # internal`: go shows the output a cached action printed
+    /// (PATH is a file in go's build cache, not `$WORK`). It writes nothing;
+    /// replaying it only prints.
     Cat { path: String },
+    /// `echo 'TEXT' >> PATH`: appends `contents` (TEXT and a newline).
+    AppendFile { path: String, contents: String },
+    /// `touch PATH` (go install finding the target up to date).
+    Touch { path: String },
+    /// `ln -s TARGET LINK`.
+    Symlink { target: String, link: String },
 }
 
 /// A program run with an environment prefix in a directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
-    /// Absolute directory the program runs in (all `cd` state resolved).
+    /// Directory the program runs in, all `cd` state resolved: absolute, or
+    /// `$WORK`-rooted (`$WORK/b001` for cgo's C compiles, `$WORK` for C
+    /// compiler probes).
     pub cwd: PathBuf,
     /// `NAME=value` prefixes in script order.
     pub env: Vec<(String, String)>,
