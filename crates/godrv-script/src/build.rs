@@ -31,6 +31,8 @@ const INFORMATIONAL: &[&str] = &[
 /// The lines of one action, accumulated in script order.
 struct Parts {
     banner: Option<String>,
+    /// The script's cwd when the action's first line appeared.
+    first_cwd: String,
     steps: Vec<(usize, Step)>,
 }
 
@@ -159,6 +161,7 @@ pub(crate) fn build(
             Some(id) => {
                 let parts = actions.entry(id).or_insert_with(|| Parts {
                     banner: None,
+                    first_cwd: cwd.clone(),
                     steps: Vec::new(),
                 });
                 if let Some(b) = banner.take() {
@@ -197,7 +200,7 @@ pub(crate) fn build(
     let known: BTreeSet<ActionId> = actions.keys().copied().collect();
     let mut graph = BTreeMap::new();
     for (id, parts) in actions {
-        graph.insert(id, finish(id, parts, &known, lines, &start)?);
+        graph.insert(id, finish(id, parts, &known, lines)?);
     }
     let graph = ActionGraph {
         start_dir: PathBuf::from(&start),
@@ -400,7 +403,6 @@ fn finish(
     parts: Parts,
     known: &BTreeSet<ActionId>,
     lines: &[LogicalLine<'_>],
-    start: &str,
 ) -> Result<Action, ParseError> {
     let mut facts = Facts::default();
     let mut deps = BTreeSet::new();
@@ -438,14 +440,14 @@ fn finish(
     for gone in &facts.moved_away {
         facts.outputs.remove(gone);
     }
-    let kind = if facts.tools.contains("link") {
-        ActionKind::Link
-    } else if facts
+    let kind = if facts
         .testmain
         .as_ref()
         .is_some_and(|t| !written.contains(t))
     {
         ActionKind::TestMain
+    } else if facts.tools.contains("link") {
+        ActionKind::Link
     } else if facts.tools.contains("cgo") {
         ActionKind::Cgo
     } else if facts.tools.contains("compile") {
@@ -463,7 +465,7 @@ fn finish(
         Some(p) if p != "main" => Some(p),
         flag => banner_path.or(flag),
     };
-    let cwd = cwd.unwrap_or_else(|| first_cwd(&parts.steps, lines, start));
+    let cwd = cwd.unwrap_or_else(|| PathBuf::from(&parts.first_cwd));
     Ok(Action {
         id,
         package,
@@ -474,20 +476,6 @@ fn finish(
         cwd,
         steps: parts.steps.into_iter().map(|(_, s)| s).collect(),
     })
-}
-
-/// The script's cwd at an action's first step (for actions without commands).
-fn first_cwd(steps: &[(usize, Step)], lines: &[LogicalLine<'_>], start: &str) -> PathBuf {
-    let first = steps.first().map_or(0, |(n, _)| *n);
-    let mut cwd = start.to_owned();
-    for l in lines.iter().take_while(|l| l.number < first) {
-        if let Ok(Line::Cd(d)) = &l.parsed {
-            if let Some(c) = resolve_cd(d, start) {
-                cwd = c;
-            }
-        }
-    }
-    PathBuf::from(cwd)
 }
 
 /// Every action directory a step mentions anywhere.

@@ -112,10 +112,12 @@ pub enum ActionKind {
     Compile,
     /// A compile whose package uses cgo: runs `cgo` and the C compiler too.
     Cgo,
-    /// Runs `link`.
+    /// Runs `link`. go links a main package in the directory where it
+    /// compiled it, so this action usually compiles the package too.
     Link,
-    /// Compiles `_testmain.go`, a file `go test` generates and the script
-    /// never writes (the planner must supply it).
+    /// Compiles `$WORK/bNNN/_testmain.go`, a file `go test` generates and the
+    /// script never writes (the planner must supply it), then links the
+    /// test binary.
     TestMain,
     /// Anything else (for example a `preprofile` step, or an action that only
     /// creates directories).
@@ -126,8 +128,10 @@ pub enum ActionKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
     pub id: ActionId,
-    /// Import path: the `-p` flag of `compile`, else the banner naming it;
-    /// `None` when the script does not say.
+    /// Import path: the `-p` flag of `compile` unless it is `main`, else the
+    /// first word of the banner naming the action (`example.com/hello`,
+    /// `example.com/x.test`), else `main`; `None` when the script does not
+    /// say (a `preprofile` action).
     pub package: Option<String>,
     pub kind: ActionKind,
     /// Actions whose `$WORK/bNNN` outputs this action reads.

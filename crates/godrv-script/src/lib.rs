@@ -105,11 +105,12 @@
 //!   and `-pgoprofile=`), `cp` sources, absolute `packagefile` targets
 //!   (Go ≤ 1.19 precompiled std `.a`), `embedcfg` `Files`, `vet.cfg`
 //!   `GoFiles`/`NonGoFiles`. Headers found through `-I` are not listed.
-//! * **kind**: `Link` if it runs `link` (go compiles a main package and links
-//!   it in the same `$WORK/bNNN`); `TestMain` if it compiles a
-//!   `$WORK/…/_testmain.go` no step writes; `Cgo` if it runs `cgo`; `Compile`
-//!   if it runs `compile`; else `Other` (`preprofile`, vet-only dirs of
-//!   Go 1.19's precompiled std packages).
+//! * **kind**, first match: `TestMain` if it compiles a `$WORK/…/_testmain.go`
+//!   no step writes (it also links the test binary: go compiles and links
+//!   in the same `$WORK/bNNN`); `Link` if it runs `link` (likewise, a main
+//!   package's compile is in its link action); `Cgo` if it runs `cgo`;
+//!   `Compile` if it runs `compile`; else `Other` (`preprofile`, vet-only
+//!   dirs of Go 1.19's precompiled std packages).
 //! * **package**: compile's `-p` unless `main`, else the banner's first word
 //!   (`example.com/hello`, `example.com/x.test`), else `-p main`.
 //!
