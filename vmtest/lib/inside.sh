@@ -68,7 +68,11 @@ exec 9>&-
 
 export GODRV_TOOLCHAIN=$TOOLCHAIN
 cd /src
+# Not exec: this shell stays the namespace's first process (signals with default actions are not
+# delivered to that one), and the command is an ordinary child that Ctrl-C reaches.
 if [ $# -eq 0 ]; then
-	exec bash -i
+	set -- bash -i
 fi
-exec "$@"
+set +e
+"$@"
+exit $?
