@@ -16,8 +16,9 @@
 //! # Grammar
 //!
 //! `RAW-PATH` is printed verbatim (may contain spaces, runs to the end of the
-//! line or to the marked separator); `WORD` is bare (no space, `"` or `\`)
-//! or Go-quoted (`strconv.Quote`, see [`quote`]).
+//! line or to the marked separator); `WORD` is bare (none of space, `"`,
+//! `\`, `(`, `)`, `>`, `;`: go quotes words holding them, so shell syntax
+//! fails to parse) or Go-quoted (`strconv.Quote`, see [`quote`]).
 //!
 //! ```text
 //! blank        = ""                                     (ignored)

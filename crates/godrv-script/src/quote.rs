@@ -125,10 +125,10 @@ pub(crate) fn quoted_word(i: &str) -> IResult<&str, String> {
     map_res(quoted_bytes, String::from_utf8).parse(i)
 }
 
-/// nom production: a bare word, a run of characters other than space, `"`
-/// and `\` (go quotes every word containing those).
+/// nom production: a bare word, a run of characters other than space, `"`,
+/// `\`, `(`, `)`, `>` and `;` (go quotes every word containing those).
 pub(crate) fn bare_word(i: &str) -> IResult<&str, &str> {
-    is_not(" \"\\").parse(i)
+    is_not(" \"\\()>;").parse(i)
 }
 
 /// nom production: one command word, bare or Go-quoted.
