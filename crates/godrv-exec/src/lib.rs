@@ -205,7 +205,11 @@ fn run_step(
                 PathBuf::from(tokens.expand(to)?),
             );
             create_parent(&to)?;
-            copy_file(&from, &to)
+            if from.is_dir() {
+                copy_tree(&from, &to)
+            } else {
+                copy_file(&from, &to)
+            }
         }
         ExecStep::Remove { path } => {
             let target = PathBuf::from(tokens.expand(path)?);
@@ -263,6 +267,12 @@ fn run_step(
                 .env("PATH", path);
             for (name, value) in vars {
                 command.env(name, tokens.expand(value)?);
+            }
+            if *ignore_failure {
+                // `CMD || true`: go's compiler probes; their failures are expected and go hides them.
+                command
+                    .stdout(process::Stdio::null())
+                    .stderr(process::Stdio::null());
             }
             let status = command.status().map_err(|source| ExecError::Spawn {
                 program: program.to_string_lossy().into_owned(),
@@ -410,6 +420,36 @@ mod tests {
             fs::read_to_string(out.join("importcfg")).unwrap(),
             format!("packagefile dep={}/b002/_pkg_.a\n", work.display())
         );
+    }
+
+    /// Regression: the dyn-mode result copies a whole dependency output (a directory).
+    #[test]
+    fn copy_of_a_directory_dependency_copies_the_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dep = tmp.path().join("dep");
+        fs::create_dir_all(dep.join("bin")).unwrap();
+        fs::write(dep.join("bin/hello"), "binary").unwrap();
+        let out = tmp.path().join("out");
+        let env = BuildEnv {
+            name: "hello".into(),
+            spec: ActionSpec {
+                steps: vec![ExecStep::Copy {
+                    from: "$WORK/b002".into(),
+                    to: "$OUT".into(),
+                }],
+                deps: 1,
+                keep: vec![],
+            },
+            goroot: tmp.path().to_path_buf(),
+            out: out.clone(),
+            src: None,
+            modcache: None,
+            cc: None,
+            deps: vec![dep],
+            scratch: tmp.path().join("build"),
+        };
+        run(&env).unwrap();
+        assert_eq!(fs::read_to_string(out.join("bin/hello")).unwrap(), "binary");
     }
 
     #[test]
