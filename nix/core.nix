@@ -50,6 +50,7 @@ let
     let
       config = {
         inherit mode system;
+        name = nameOf args;
         addressing = addressing args;
         src = "${args.src}";
         go = inputRef go;

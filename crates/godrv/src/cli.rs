@@ -118,6 +118,10 @@ pub struct PlanConfig {
     /// The `nix` program (dyn mode).
     #[serde(default)]
     pub nix: Option<String>,
+    /// Name of the top derivation (`pname-version`). In dyn mode Nix names a dynamic derivation
+    /// after the planner's output (`<name>.drv`), so the top derivation must carry that name for
+    /// both modes to give the same `.drv`.
+    pub name: String,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -186,6 +190,7 @@ fn make_plan(
     cc: Option<&InputRef>,
     modcache: Option<&InputRef>,
     addressing: Addressing,
+    name: Option<&str>,
     scratch: &Path,
 ) -> Result<IfdPlan> {
     let tools = GoTools {
@@ -205,7 +210,14 @@ fn make_plan(
         goroot: PathBuf::from(&go.path),
         modcache: modcache.map(|m| PathBuf::from(&m.path)),
     };
-    let plan = godrv_plan::plan(&graph, &roots).context("planning the build")?;
+    let mut plan = godrv_plan::plan(&graph, &roots).context("planning the build")?;
+    if let Some(name) = name {
+        let top = plan.top.clone();
+        plan.actions
+            .get_mut(&top)
+            .expect("the top action is in the plan")
+            .name = godrv_plan::sanitize_store_name(name);
+    }
     Ok(IfdPlan::new(&plan, addressing))
 }
 
@@ -219,6 +231,7 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         config.cc.as_ref(),
         config.modcache.as_ref(),
         config.addressing,
+        Some(&config.name),
         scratch.path(),
     )?;
     match config.mode {
@@ -311,6 +324,7 @@ fn build_outside_nix(
         toolchain.cc.as_ref(),
         None,
         addressing,
+        None,
         scratch.path(),
     )?;
     let nix = Path::new(&file.nix).join("bin/nix");
