@@ -123,6 +123,47 @@
 //! lines. A script that parses but has no action (everything up to date in
 //! go's cache) is [`ParseError::NoActions`].
 
+//!
+//! # Notes for consumers (and deviations from the first sketch of the types)
+//!
+//! * [`Step`] has, besides `Mkdir`, `WriteFile`, `Run`, `Move`, `Copy`,
+//!   `Remove`: `Cat` (`cat F  # internal` only *prints* a cached output file
+//!   from go's build cache; replaying it is a no-op), `AppendFile`
+//!   (`echo 'T' >> F`), `Touch` and `Symlink`. Their paths are absolute or
+//!   `$WORK`-rooted (relative ones resolved against `start_dir`).
+//! * [`ActionKind`] has no `Asm`: assembly is always part of a compile action.
+//! * [`Command::cwd`] and [`Action::cwd`] are absolute **or `$WORK`-rooted**
+//!   (`$WORK`, `$WORK/b001`): cgo's C compiles run in the object directory
+//!   with `./` paths, and C compiler probes in `$WORK`.
+//! * Steps go performs itself are kept as `Run` steps with go's argv:
+//!   `go tool pack r A.a X.o…` / `…/pkg/tool/…/pack r …` (1.19–1.24 print the
+//!   tool path, 1.25+ `go tool`), `… buildid -w FILE`. Probes (`… || true`)
+//!   are `Run` steps with `ignore_failure`.
+//! * A main package's compile and link share one `$WORK/bNNN` and thus one
+//!   `Link` action, whose outputs include `$WORK/bNNN/_pkg_.a` and the final
+//!   `mv` target (absolute), not `exe/a.out`. Go ≥ 1.23 ends it with
+//!   `rm -rf $WORK/bNNN/`. `go test -c`: the `TestMain` action compiles
+//!   `$WORK/b001/_testmain.go` (never written by the script) and links
+//!   `$WORK/b001/NAME.test`; vet steps write `vet.cfg` into the directories of
+//!   compiled packages, so a `Compile` action may also run `vet`.
+//! * Go ≤ 1.19 uses precompiled std archives: `packagefile
+//!   fmt=/usr/lib/go-1.19/pkg/linux_amd64/fmt.a` is a source, not an action.
+//! * Scripts must come from an **empty `GOCACHE`**: with cached results go
+//!   prints fewer actions (or only `touch TARGET`, [`ParseError::NoActions`]),
+//!   and importcfg lines may then name files in the cache (they appear as
+//!   sources).
+//!
+//! # Not resolved
+//!
+//! * go's ` DIR` → ` .` shortening inside Go-quoted words and env values
+//!   cannot be undone (seen only if a flag value holds ` DIR…`).
+//! * A heredoc body with a line ending in `EOF` ends early (go's format).
+//! * `ar` (gccgo), `-linkshared` and other modes not in the corpus; unknown
+//!   forms fail loudly with their line and column.
+//! * Outputs that cgo or cover write implicitly (files in `-objdir`, the
+//!   `-outfilelist` files) are not listed; headers found via `-I` are not
+//!   sources.
+
 mod build;
 mod error;
 mod graph;
