@@ -119,7 +119,8 @@ let
             goroot = go;
           }
           // a.env
-          // builtins.mapAttrs (_: k: drvs.${k}) a.deps
+          // builtins.mapAttrs (_: d: drvs.${d.key}.${d.output}) a.deps
+          // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
           // (if ca then { __contentAddressed = true; } else { })

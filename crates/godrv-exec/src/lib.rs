@@ -9,6 +9,7 @@
 //! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
 //! cgo and external linking), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
 use std::io;
@@ -61,6 +62,8 @@ pub struct BuildEnv {
     pub spec: ActionSpec,
     pub goroot: PathBuf,
     pub out: PathBuf,
+    /// Every output named by the spec's `keep`, by name (`out`, `link`).
+    pub outputs: BTreeMap<String, PathBuf>,
     pub src: Option<PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
@@ -76,6 +79,10 @@ impl BuildEnv {
         let spec_json = std::env::var(spec::SPEC_ATTR)
             .map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
         let spec: ActionSpec = serde_json::from_str(&spec_json)?;
+        let mut outputs = BTreeMap::new();
+        for keep in &spec.keep {
+            outputs.insert(keep.output.clone(), need(&keep.output)?);
+        }
         let deps = (0..spec.deps)
             .map(|i| need(&spec::dep_attr(i)))
             .collect::<Result<_, _>>()?;
@@ -87,6 +94,7 @@ impl BuildEnv {
             spec,
             goroot: need("goroot")?,
             out: need("out")?,
+            outputs,
             src: get("src"),
             modcache: get("modcache"),
             cc: get("cc"),
@@ -150,14 +158,17 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
     }
     fs::create_dir_all(&env.out).map_err(io_err("creating", &env.out))?;
     let own = work.join(spec::OWN_DIR);
-    for file in &env.spec.keep {
-        let from = own.join(file);
-        let to = env.out.join(file);
-        if file == "." {
-            copy_tree(&from, &env.out)?;
+    for keep in &env.spec.keep {
+        let root = env.outputs.get(&keep.output).unwrap_or(&env.out);
+        let (from, to) = (own.join(&keep.from), root.join(&keep.to));
+        if from.is_dir() {
+            copy_tree(&from, &to)?;
         } else {
             copy_file(&from, &to)?;
         }
+    }
+    for output in env.outputs.values() {
+        fs::create_dir_all(output).map_err(io_err("creating", output))?;
     }
     Ok(())
 }
@@ -365,6 +376,14 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
 mod tests {
     use super::*;
 
+    fn keep(file: &str) -> spec::Keep {
+        spec::Keep {
+            output: "out".into(),
+            from: file.into(),
+            to: file.into(),
+        }
+    }
+
     #[test]
     fn replays_steps_with_tokens_and_keeps_files() {
         let tmp = tempfile::tempdir().unwrap();
@@ -396,7 +415,7 @@ mod tests {
                 },
             ],
             deps: 1,
-            keep: vec!["_pkg_.a".into(), "importcfg".into()],
+            keep: vec![keep("_pkg_.a"), keep("importcfg")],
         };
         let out = tmp.path().join("out");
         let env = BuildEnv {
@@ -404,6 +423,7 @@ mod tests {
             spec,
             goroot: tmp.path().join("goroot"),
             out: out.clone(),
+            outputs: BTreeMap::new(),
             src: None,
             modcache: None,
             cc: None,
@@ -442,6 +462,7 @@ mod tests {
             },
             goroot: tmp.path().to_path_buf(),
             out: out.clone(),
+            outputs: BTreeMap::new(),
             src: None,
             modcache: None,
             cc: None,
@@ -469,6 +490,7 @@ mod tests {
             },
             goroot: tmp.path().to_path_buf(),
             out: tmp.path().join("out"),
+            outputs: BTreeMap::new(),
             src: None,
             modcache: None,
             cc: None,

@@ -17,7 +17,7 @@ pub mod register;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use godrv_plan::{spec, Plan, PlannedAction, Role};
+use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/instantiate.nix`.
@@ -74,7 +74,9 @@ pub struct Template {
     /// Literal string attributes (the action spec, `outputHashMode`, …).
     pub env: BTreeMap<String, String>,
     /// Attribute name → plan key of the dependency whose output it holds.
-    pub deps: BTreeMap<String, String>,
+    pub deps: BTreeMap<String, DepRef>,
+    /// Output names; more than `out` only for a split compile (`link`, `out`).
+    pub outputs: Vec<String>,
     /// The package's sources, given as the `src` attribute.
     pub src: Option<SourceSet>,
     /// Gets the C toolchain as the `cc` attribute.
@@ -137,6 +139,7 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         name: action.name.clone(),
         env,
         deps,
+        outputs: action.outputs.clone(),
         src,
         cc: uses_c || action.role == Role::Link,
         modcache: action.uses_modcache,

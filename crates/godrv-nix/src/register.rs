@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use godrv_derivation::{
-    upstream_placeholder, ContentAddressMethod, Derivation, DrvHash, DrvInput, HashAlgo, Output,
-    StoreDir, StorePath,
+    upstream_placeholder, ContentAddressMethod, Derivation, DrvHash, HashAlgo, Output, StoreDir,
+    StorePath,
 };
 
 use crate::{Addressing, IfdPlan, InputRef, SourceSet, Template};
@@ -130,8 +130,8 @@ impl Store for NixCli {
 pub struct Registered {
     pub drv: StorePath,
     hash: DrvHash,
-    /// The output path, when known before building (input-addressed).
-    out: Option<String>,
+    /// Output paths, when known before building (input-addressed).
+    outputs: BTreeMap<String, String>,
 }
 
 /// The toolchain and other inputs every derivation may get.
@@ -174,7 +174,7 @@ pub fn register(
         let input_hashes = template
             .deps
             .values()
-            .map(|key| (done[key].drv.clone(), done[key].hash.clone()))
+            .map(|dep| (done[&dep.key].drv.clone(), done[&dep.key].hash.clone()))
             .collect::<BTreeMap<_, _>>();
         if plan.addressing == Addressing::InputAddressed {
             if let Some(unknown) = drv
@@ -187,17 +187,21 @@ pub fn register(
             }
         }
         let hash = drv.fill_input_addressed_outputs(&store_dir, &input_hashes)?;
-        let out = match &drv.outputs["out"] {
-            Output::InputAddressed { path } => Some(path.to_absolute()),
-            _ => None,
-        };
+        let outputs = drv
+            .outputs
+            .iter()
+            .filter_map(|(name, output)| match output {
+                Output::InputAddressed { path } => Some((name.clone(), path.to_absolute())),
+                _ => None,
+            })
+            .collect();
         let path = store.add_derivation(&drv)?;
         done.insert(
             key,
             Registered {
                 drv: path,
                 hash,
-                out,
+                outputs,
             },
         );
     }
@@ -219,13 +223,13 @@ fn order(plan: &IfdPlan) -> Result<Vec<String>, RegisterError> {
             return Ok(());
         }
         for dep in plan.actions[key].deps.values() {
-            if !plan.actions.contains_key(dep) {
+            if !plan.actions.contains_key(&dep.key) {
                 return Err(RegisterError::MissingDependency(
                     key.to_string(),
-                    dep.clone(),
+                    dep.key.clone(),
                 ));
             }
-            visit(plan, dep, seen, out)?;
+            visit(plan, &dep.key, seen, out)?;
         }
         out.push(key.to_string());
         Ok(())
@@ -307,30 +311,34 @@ pub fn derivation(
             )?,
         );
     }
-    for (attr, key) in &template.deps {
-        let dep = &done[key];
+    for (attr, dep_ref) in &template.deps {
+        let dep = &done[&dep_ref.key];
         drv.inputs
             .drvs
             .entry(dep.drv.clone())
             .or_default()
             .outputs
-            .insert("out".to_string());
-        let value = match (&dep.out, addressing) {
-            (Some(out), _) => out.clone(),
-            (None, _) => upstream_placeholder(&dep.drv, "out"),
+            .insert(dep_ref.output.clone());
+        let value = match dep.outputs.get(&dep_ref.output) {
+            Some(path) => path.clone(),
+            None => upstream_placeholder(&dep.drv, &dep_ref.output),
         };
         env.insert(attr.clone(), value);
     }
-    drv.outputs.insert(
-        "out".to_string(),
-        match addressing {
+    for name in &template.outputs {
+        let output = match addressing {
             Addressing::ContentAddressed => Output::CaFloating {
                 method: ContentAddressMethod::Nar,
                 hash_algo: HashAlgo::Sha256,
             },
             Addressing::InputAddressed => Output::Deferred,
-        },
-    );
+        };
+        drv.outputs.insert(name.clone(), output);
+    }
+    if template.outputs.len() > 1 {
+        // `derivation { outputs = [ … ]; }` puts the list in the environment.
+        env.insert("outputs".into(), template.outputs.join(" "));
+    }
     drv.env = env;
     Ok(drv)
 }
@@ -344,7 +352,7 @@ fn add_input(drv: &mut Derivation, input: &InputRef) -> Result<String, RegisterE
             drv.inputs
                 .drvs
                 .entry(drv_path)
-                .or_insert_with(DrvInput::default)
+                .or_default()
                 .outputs
                 .insert(output);
         }

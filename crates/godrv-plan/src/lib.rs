@@ -39,6 +39,30 @@ pub struct Roots {
     pub modcache: Option<PathBuf>,
 }
 
+/// Planner settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Compile each package into export data (output `out`, what dependent compiles read) and a
+    /// link object (output `link`, what the link reads). A change that leaves the export data the
+    /// same then rebuilds no dependent compile (early cutoff with content addressing).
+    pub split_link_objects: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            split_link_objects: true,
+        }
+    }
+}
+
+/// A dependency: a planned action's output.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DepRef {
+    pub key: String,
+    pub output: String,
+}
+
 /// The role of a planned action in the build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -59,8 +83,10 @@ pub struct PlannedAction {
     /// Import path of the package, if the action builds one.
     pub package: Option<String>,
     pub role: Role,
-    /// Keys of the planned actions linked at `$WORK/b002`, `$WORK/b003`, … (in this order).
-    pub deps: Vec<String>,
+    /// The outputs linked at `$WORK/b002`, `$WORK/b003`, … (in this order).
+    pub deps: Vec<DepRef>,
+    /// The derivation's outputs: `["out"]`, or `["link", "out"]` for a split compile.
+    pub outputs: Vec<String>,
     /// Source files relative to the start directory (empty: the action reads no user source).
     pub sources: BTreeSet<String>,
     /// The action reads third-party modules from the module cache.
@@ -95,7 +121,7 @@ impl Plan {
             return;
         }
         for dep in &self.actions[key].deps {
-            self.visit(dep, done, order);
+            self.visit(&dep.key, done, order);
         }
         order.push(key);
     }
@@ -134,7 +160,7 @@ struct Part<'a> {
 }
 
 /// Plans every action of `graph`.
-pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
+pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<Plan, PlanError> {
     let mut prefixes = PrefixMap::default();
     prefixes.add(&roots.goroot, "$GOROOT");
     prefixes.add(&roots.src_root, "$SRC");
@@ -164,45 +190,60 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
         }
         Ok(candidates[0])
     };
-    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); parts.len()];
-    let mut keep: Vec<BTreeSet<String>> = vec![BTreeSet::new(); parts.len()];
+    let split: BTreeSet<usize> = if options.split_link_objects {
+        (0..parts.len())
+            .filter(|i| parts[*i].compiles_archive())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    // Which output of the target a reference reads: a link reads a split compile's link object.
+    let output_for = |from: usize, target: usize, path: &str| -> &'static str {
+        if split.contains(&target) && path == ARCHIVE && parts[from].role == Role::Link {
+            spec::LINK_OUTPUT
+        } else {
+            spec::OUT_OUTPUT
+        }
+    };
+    let mut deps: Vec<BTreeSet<(usize, &'static str)>> = vec![BTreeSet::new(); parts.len()];
+    let mut keep: Vec<BTreeSet<(&'static str, String)>> = vec![BTreeSet::new(); parts.len()];
     for (i, part) in parts.iter().enumerate() {
         for text in part.steps.iter().flat_map(step_strings) {
             for r in work_refs(text) {
                 let target = resolve(i, r.action, r.path)?;
                 if target != i {
-                    deps[i].insert(target);
-                    keep[target].insert(if r.path.is_empty() {
-                        ".".to_string()
-                    } else {
-                        r.path.to_string()
-                    });
+                    let output = output_for(i, target, r.path);
+                    deps[i].insert((target, output));
+                    let path = if r.path.is_empty() { "." } else { r.path };
+                    keep[target].insert((output, path.to_string()));
                 }
             }
         }
     }
 
-    // Dependencies are linked in a canonical order: by package, role and then key.
-    let sort_key = |j: &usize| {
+    // Dependencies are linked in a canonical order: by package, role, key and output.
+    let sort_key = |(j, output): &(usize, &'static str)| {
         (
             parts[*j].action.package.clone(),
             parts[*j].role,
             parts[*j].key.clone(),
+            *output,
         )
     };
 
     let mut actions = BTreeMap::new();
     let mut tops = Vec::new();
     for (i, part) in parts.iter().enumerate() {
-        let mut dep_list: Vec<usize> = deps[i].iter().copied().collect();
+        let mut dep_list: Vec<(usize, &'static str)> = deps[i].iter().copied().collect();
         dep_list.sort_by_key(sort_key);
-        let alias = |target: usize| -> String {
+        let alias = |target: usize, path: &str| -> String {
             if target == i {
                 spec::OWN_DIR.to_string()
             } else {
+                let dep = (target, output_for(i, target, path));
                 let pos = dep_list
                     .iter()
-                    .position(|d| *d == target)
+                    .position(|d| *d == dep)
                     .expect("dependency collected in pass 1");
                 spec::dep_dir(pos)
             }
@@ -218,8 +259,9 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
         let mut steps = Vec::new();
         for step in part.steps {
             let rw = |text: &str| -> String {
-                let text =
-                    rewrite_work_refs(text, |r| resolve(i, r.action, r.path).ok().map(alias));
+                let text = rewrite_work_refs(text, |r| {
+                    resolve(i, r.action, r.path).ok().map(|t| alias(t, r.path))
+                });
                 prefixes.rewrite(&text)
             };
             if let Some(step) = plan_step(
@@ -232,6 +274,11 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
             )? {
                 steps.push(step);
             }
+        }
+        let mut outputs = vec![spec::OUT_OUTPUT.to_string()];
+        if split.contains(&i) {
+            split_link_object(&mut steps);
+            outputs.insert(0, spec::LINK_OUTPUT.to_string());
         }
         let role = if binaries.is_empty() {
             part.role
@@ -248,14 +295,32 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
                 name,
                 package: part.action.package.clone(),
                 role,
-                deps: dep_list.iter().map(|d| parts[*d].key.clone()).collect(),
+                deps: dep_list
+                    .iter()
+                    .map(|(d, output)| DepRef {
+                        key: parts[*d].key.clone(),
+                        output: output.to_string(),
+                    })
+                    .collect(),
+                outputs,
                 sources,
                 uses_modcache,
                 binaries,
                 spec: ActionSpec {
                     steps,
                     deps: dep_list.len(),
-                    keep: keep[i].iter().cloned().collect(),
+                    keep: keep[i]
+                        .iter()
+                        .map(|(output, path)| spec::Keep {
+                            output: output.to_string(),
+                            from: if *output == spec::LINK_OUTPUT {
+                                format!("{}/{path}", spec::LINK_DIR)
+                            } else {
+                                path.clone()
+                            },
+                            to: path.clone(),
+                        })
+                        .collect(),
                 },
             },
         );
@@ -273,7 +338,69 @@ pub fn plan(graph: &ActionGraph, roots: &Roots) -> Result<Plan, PlanError> {
     Ok(Plan { actions, top })
 }
 
+/// The package archive a compile writes in its own directory.
+const ARCHIVE: &str = "_pkg_.a";
+
+/// Makes the compile write its link object to `$WORK/b001/link/_pkg_.a` (`-linkobj`) and the
+/// export data to `$WORK/b001/_pkg_.a`; `pack r` then appends assembly objects to the link object.
+fn split_link_object(steps: &mut Vec<ExecStep>) {
+    let own_archive = format!("$WORK/{}/{ARCHIVE}", spec::OWN_DIR);
+    let link_archive = format!("$WORK/{}/{}/{ARCHIVE}", spec::OWN_DIR, spec::LINK_DIR);
+    for step in steps.iter_mut() {
+        if let ExecStep::Run { argv, .. } = step {
+            match exec_tool_name(argv) {
+                Some("compile") => {
+                    if let Some(at) = argv
+                        .windows(2)
+                        .position(|w| w[0] == "-o" && w[1] == own_archive)
+                    {
+                        argv.splice(
+                            at + 2..at + 2,
+                            ["-linkobj".to_string(), link_archive.clone()],
+                        );
+                    }
+                }
+                Some("pack") => {
+                    for arg in argv.iter_mut().filter(|a| **a == own_archive) {
+                        *arg = link_archive.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    steps.insert(
+        0,
+        ExecStep::Mkdir {
+            path: format!("$WORK/{}/{}/", spec::OWN_DIR, spec::LINK_DIR),
+        },
+    );
+}
+
+/// The Go tool an exec argv runs (after rewriting: `$GOROOT/pkg/tool/…/compile`, `go tool pack`).
+fn exec_tool_name(argv: &[String]) -> Option<&str> {
+    match argv {
+        [go, tool, name, ..] if go == "go" && tool == "tool" => Some(name),
+        [path, ..] if path.contains("/pkg/tool/") => path.rsplit('/').next(),
+        _ => None,
+    }
+}
+
 impl Part<'_> {
+    /// Whether the part compiles a Go package into `$WORK/bNNN/_pkg_.a` with `-pack`.
+    fn compiles_archive(&self) -> bool {
+        let archive = format!("$WORK/{}/{ARCHIVE}", self.action.id);
+        self.role == Role::Compile
+            && self.steps.iter().any(|s| match s {
+                Step::Run(cmd) => {
+                    tool_name(cmd) == Some("compile")
+                        && cmd.argv.iter().any(|a| a == "-pack")
+                        && cmd.argv.windows(2).any(|w| w[0] == "-o" && w[1] == archive)
+                }
+                _ => false,
+            })
+    }
+
     /// Whether `path` (inside the action's own directory) is written by this part rather than
     /// by the other half of the same action.
     fn owns(&self, path: &str) -> bool {
@@ -400,6 +527,8 @@ fn plan_step(
     binaries: &mut Vec<String>,
 ) -> Result<Option<ExecStep>, PlanError> {
     Ok(Some(match step {
+        // `go build -o DIR/` creates DIR; the binary goes to `$OUT/bin` instead.
+        Step::Mkdir { path } if !path.starts_with("$WORK") => return Ok(None),
         Step::Mkdir { path } => ExecStep::Mkdir { path: rw(path) },
         Step::WriteFile { path, contents } => ExecStep::WriteFile {
             path: rw(path),
@@ -594,7 +723,14 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
         name: "go-binaries".to_string(),
         package: None,
         role: Role::Bundle,
-        deps: tops.to_vec(),
+        deps: tops
+            .iter()
+            .map(|key| DepRef {
+                key: key.clone(),
+                output: spec::OUT_OUTPUT.to_string(),
+            })
+            .collect(),
+        outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: BTreeSet::new(),
         uses_modcache: false,
         binaries,

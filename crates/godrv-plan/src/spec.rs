@@ -19,6 +19,15 @@ use serde::{Deserialize, Serialize};
 /// Name of the work directory that holds the action's own files.
 pub const OWN_DIR: &str = "b001";
 
+/// The output dependents' compiles read (export data) and every other file.
+pub const OUT_OUTPUT: &str = "out";
+
+/// The output the link reads from a split compile (the link object).
+pub const LINK_OUTPUT: &str = "link";
+
+/// Subdirectory of the own directory where a split compile writes its link object.
+pub const LINK_DIR: &str = "link";
+
 /// Environment attribute of the derivation that holds the spec as JSON.
 pub const SPEC_ATTR: &str = "godrvAction";
 
@@ -40,8 +49,20 @@ pub struct ActionSpec {
     pub steps: Vec<ExecStep>,
     /// How many dependencies are linked into `$WORK` (see [`dep_dir`]).
     pub deps: usize,
-    /// Files of `$WORK/b001` copied to `$OUT` after the steps ran (relative paths).
-    pub keep: Vec<String>,
+    /// Files copied from `$WORK/b001` to the outputs after the steps ran.
+    pub keep: Vec<Keep>,
+}
+
+/// One file (or, with `from` = `.`, the whole directory) copied to an output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keep {
+    /// Output name (`out`, `link`): the derivation attribute holding its path.
+    pub output: String,
+    /// Path relative to `$WORK/b001`.
+    pub from: String,
+    /// Path relative to the output.
+    pub to: String,
 }
 
 /// One step of an action.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use godrv_plan::{plan, ExecStep, Plan, Role, Roots};
+use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../godrv-script/tests/fixtures")
@@ -12,9 +12,10 @@ fn fixtures() -> PathBuf {
 
 /// Copies the case's module to a temporary directory and plans the script as if go had run there.
 fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDir) {
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap())
-            .unwrap();
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
+    )
+    .unwrap();
     let cwd = meta["cwd"].as_str().unwrap();
     let goroot = meta["goroot"].as_str().unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -23,8 +24,12 @@ fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDi
     let script = std::fs::read_to_string(fixtures().join(format!("{version}/{case}.txt"))).unwrap();
     let script = script.replace(cwd, &src.to_string_lossy());
     let graph = godrv_script::parse_script(&script, &src).unwrap();
-    let roots = Roots { src_root: src.clone(), goroot: PathBuf::from(goroot), modcache: None };
-    (plan(&graph, &roots).unwrap(), tmp)
+    let roots = Roots {
+        src_root: src.clone(),
+        goroot: PathBuf::from(goroot),
+        modcache: None,
+    };
+    (plan(&graph, &roots, PlanOptions::default()).unwrap(), tmp)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -52,20 +57,37 @@ fn specs_are_canonical_and_free_of_build_paths() {
     for version in ["go1.19", "go1.23", "go1.24", "go1.27"] {
         let (plan, tmp) = plan_case(version, "packages", "packages");
         let json = serde_json::to_string(&plan).unwrap();
-        assert!(!json.contains(&*tmp.path().to_string_lossy()), "{version}: the source directory leaked into the plan");
-        assert!(!json.contains("/usr/lib/go"), "{version}: GOROOT leaked into the plan");
-        assert!(!json.contains("-buildid\""), "{version}: a -buildid flag survived");
+        assert!(
+            !json.contains(&*tmp.path().to_string_lossy()),
+            "{version}: the source directory leaked into the plan"
+        );
+        assert!(
+            !json.contains("/usr/lib/go"),
+            "{version}: GOROOT leaked into the plan"
+        );
+        assert!(
+            !json.contains("-buildid\""),
+            "{version}: a -buildid flag survived"
+        );
         for action in plan.actions.values() {
             for step in &action.spec.steps {
                 if let ExecStep::Run { argv, .. } = step {
-                    assert!(!argv.iter().any(|a| a.ends_with("/buildid") || a == "buildid"), "{version}: buildid step kept");
+                    assert!(
+                        !argv
+                            .iter()
+                            .any(|a| a.ends_with("/buildid") || a == "buildid"),
+                        "{version}: buildid step kept"
+                    );
                 }
             }
         }
         let top = &plan.actions[&plan.top];
         assert_eq!(top.role, Role::Link, "{version}");
         assert_eq!(top.binaries, ["packages"], "{version}");
-        assert!(top.sources.is_empty(), "{version}: the link reads no source");
+        assert!(
+            top.sources.is_empty(),
+            "{version}: the link reads no source"
+        );
     }
 }
 
@@ -78,19 +100,45 @@ fn link_is_split_from_the_main_compile() {
     let main = &plan.actions[main_key];
     assert_eq!(main.role, Role::Compile);
     assert!(main.sources.contains("main.go"), "{:?}", main.sources);
-    assert!(main.spec.keep.contains(&"_pkg_.a".to_string()), "{:?}", main.spec.keep);
-    assert!(link.deps.iter().any(|d| d == main_key));
+    let kept: Vec<_> = main
+        .spec
+        .keep
+        .iter()
+        .map(|k| (k.output.as_str(), k.from.as_str()))
+        .collect();
+    assert!(kept.contains(&("link", "link/_pkg_.a")), "{kept:?}");
+    assert_eq!(main.outputs, ["link", "out"]);
+    assert!(
+        link.deps
+            .iter()
+            .any(|d| d.key == main_key && d.output == "link"),
+        "{:?}",
+        link.deps
+    );
 }
 
 #[test]
 fn local_packages_read_only_their_own_directory() {
     let (plan, _tmp) = plan_case("go1.27", "packages", "packages");
-    let with_sources: Vec<_> = plan.actions.values().filter(|a| !a.sources.is_empty()).collect();
+    let with_sources: Vec<_> = plan
+        .actions
+        .values()
+        .filter(|a| !a.sources.is_empty())
+        .collect();
     assert_eq!(with_sources.len(), 3, "main and two local packages");
     for action in with_sources {
-        let dirs: std::collections::BTreeSet<_> =
-            action.sources.iter().map(|s| Path::new(s).parent().unwrap().to_path_buf()).collect();
-        assert_eq!(dirs.len(), 1, "{:?} reads {:?}", action.package, action.sources);
+        let dirs: std::collections::BTreeSet<_> = action
+            .sources
+            .iter()
+            .map(|s| Path::new(s).parent().unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            dirs.len(),
+            1,
+            "{:?} reads {:?}",
+            action.package,
+            action.sources
+        );
     }
 }
 
@@ -101,8 +149,15 @@ fn standard_library_specs_are_shared_between_programs() {
         let (packages, _b) = plan_case(version, "packages", "packages");
         let (hello, packages) = (specs_by_package(&hello), specs_by_package(&packages));
         for package in ["fmt", "runtime", "internal/abi", "os"] {
-            assert!(hello.contains_key(package), "{version}: hello builds {package}");
-            assert_eq!(hello.get(package), packages.get(package), "{version}: {package} differs between programs");
+            assert!(
+                hello.contains_key(package),
+                "{version}: hello builds {package}"
+            );
+            assert_eq!(
+                hello.get(package),
+                packages.get(package),
+                "{version}: {package} differs between programs"
+            );
         }
     }
 }

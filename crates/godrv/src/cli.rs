@@ -210,7 +210,11 @@ fn make_plan(
         goroot: PathBuf::from(&go.path),
         modcache: modcache.map(|m| PathBuf::from(&m.path)),
     };
-    let mut plan = godrv_plan::plan(&graph, &roots).context("planning the build")?;
+    // The export/link split only pays off with content addressing (early cutoff).
+    let options = godrv_plan::PlanOptions {
+        split_link_objects: addressing == Addressing::ContentAddressed,
+    };
+    let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
     if let Some(name) = name {
         let top = plan.top.clone();
         plan.actions
