@@ -47,6 +47,10 @@ pub(crate) fn build(
 
     let mut actions: BTreeMap<ActionId, Parts> = BTreeMap::new();
     let mut cwd = start.clone();
+    // The directory go abbreviated to `.` in the lines it printed for it:
+    // the last `cd DIR`, except `cd .` (go's dir was "." itself) and `/`
+    // (never abbreviated); before any `cd`, nothing.
+    let mut shortened: Option<String> = None;
     let mut pending: Vec<(usize, Step)> = Vec::new();
     let mut banner: Option<String> = None;
     let mut last: Option<ActionId> = None;
@@ -67,6 +71,7 @@ pub(crate) fn build(
             Line::Cd(dir) => {
                 cwd = resolve_cd(dir, &start)
                     .ok_or_else(|| invalid(l, "cd to a relative directory"))?;
+                shortened = Some(cwd.clone()).filter(|_| dir != "." && cwd != "/");
                 continue;
             }
             Line::Command(CommandLine {
@@ -77,12 +82,9 @@ pub(crate) fn build(
                 let argv: Vec<String> = c
                     .argv
                     .iter()
-                    .map(|w| {
-                        if w.quoted {
-                            w.value.clone()
-                        } else {
-                            undot(&w.value, &cwd)
-                        }
+                    .map(|w| match &shortened {
+                        Some(dir) if !w.quoted => undot(&w.value, dir),
+                        _ => w.value.clone(),
                     })
                     .collect();
                 let owner = command_owner(&argv, &cwd);

@@ -88,9 +88,11 @@
 //!   in DIR (`ShowCmd` in cmd/go/internal/work/shell.go), so a word `.2/x.go`
 //!   in `/m/pfx` is `/m/pfx2/x.go`. Bare words starting with `.` other than
 //!   `.`, `..`, `./…`, `../…` are made absolute (cwd + rest); `./…` words
-//!   stay as printed (they mean the same relative to cwd). Quoted words and
-//!   env values are left alone (go's replacement may also have hit spaces
-//!   inside them; that cannot be undone).
+//!   stay as printed (they mean the same relative to cwd). This applies only
+//!   after a `cd DIR` other than `cd .` and `cd /` (go abbreviates neither
+//!   `.` nor `/`, and nothing before its first `cd`). Quoted words and env
+//!   values are left alone (go's replacement may also have hit spaces inside
+//!   them; that cannot be undone).
 //! * **deps**: every `$WORK/bNNN` other than its own that an action's steps
 //!   mention (arguments, env values, `importcfg`/`importcfg.link`
 //!   `packagefile` lines, `vet.cfg`, `-pgoprofile=`, `cp`/`mv` sources).

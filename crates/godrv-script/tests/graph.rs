@@ -285,3 +285,25 @@ fn embedcfg_files_are_sources() {
         matches!(&a.steps[1], Step::WriteFile { contents, .. } if contents.ends_with("\"}\n}"))
     );
 }
+
+#[test]
+fn dot_words_are_literal_after_cd_dot_and_before_any_cd() {
+    let script = [
+        "mkdir -p $WORK/b001/",
+        &format!("{TOOL}/compile -o $WORK/b001/_pkg_.a .hidden/x.go"),
+        "cd .",
+        &format!("{TOOL}/link -o $WORK/b001/a.out .y.go"),
+        "cd /",
+        &format!("{TOOL}/link -o $WORK/b001/b.out .z.go"),
+    ]
+    .join("\n");
+    let g = parse(&script);
+    let a = &g.actions[&id(1)];
+    let last: Vec<&str> = runs(&a.steps)
+        .iter()
+        .map(|c| c.argv.last().unwrap().as_str())
+        .collect();
+    assert_eq!(last, [".hidden/x.go", ".y.go", ".z.go"]);
+    let sources: Vec<_> = a.sources.iter().map(|p| p.to_str().unwrap()).collect();
+    assert_eq!(sources, ["/.z.go", "/m/pfx/.hidden/x.go", "/m/pfx/.y.go"]);
+}
