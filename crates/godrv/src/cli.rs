@@ -182,23 +182,27 @@ fn scratch_dir() -> Result<tempfile::TempDir> {
         .with_context(|| format!("creating a directory in {}", base.display()))
 }
 
-/// Runs `go build -n`, parses and plans.
-fn make_plan(
-    src_root: &Path,
-    request: &BuildRequest,
-    go: &InputRef,
-    cc: Option<&InputRef>,
-    modcache: Option<&InputRef>,
+/// What a plan is made from.
+struct PlanInputs<'a> {
+    src_root: &'a Path,
+    request: &'a BuildRequest,
+    go: &'a InputRef,
+    cc: Option<&'a InputRef>,
+    modcache: Option<&'a InputRef>,
     addressing: Addressing,
-    name: Option<&str>,
-    scratch: &Path,
-) -> Result<IfdPlan> {
+    /// Name of the top derivation; `None` names it after the binary.
+    name: Option<&'a str>,
+}
+
+/// Runs `go build -n`, parses and plans.
+fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     let tools = GoTools {
-        goroot: Path::new(&go.path),
-        cc: cc.map(|c| Path::new(&c.path)),
-        modcache: modcache.map(|m| Path::new(&m.path)),
+        goroot: Path::new(&inputs.go.path),
+        cc: inputs.cc.map(|c| Path::new(&c.path)),
+        modcache: inputs.modcache.map(|m| Path::new(&m.path)),
     };
-    let script = gobuild::build_script(src_root, request, &tools, &scratch.join("go"))?;
+    let script =
+        gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
     let graph = godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
         format!(
             "parsing the `go build -n` script of {}",
@@ -206,38 +210,38 @@ fn make_plan(
         )
     })?;
     let roots = godrv_plan::Roots {
-        src_root: src_root.to_path_buf(),
-        goroot: PathBuf::from(&go.path),
-        modcache: modcache.map(|m| PathBuf::from(&m.path)),
+        src_root: inputs.src_root.to_path_buf(),
+        goroot: PathBuf::from(&inputs.go.path),
+        modcache: inputs.modcache.map(|m| PathBuf::from(&m.path)),
     };
     // The export/link split only pays off with content addressing (early cutoff).
     let options = godrv_plan::PlanOptions {
-        split_link_objects: addressing == Addressing::ContentAddressed,
+        split_link_objects: inputs.addressing == Addressing::ContentAddressed,
     };
     let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
-    if let Some(name) = name {
+    if let Some(name) = inputs.name {
         let top = plan.top.clone();
         plan.actions
             .get_mut(&top)
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    Ok(IfdPlan::new(&plan, addressing))
+    Ok(IfdPlan::new(&plan, inputs.addressing))
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     let scratch = scratch_dir()?;
     let src_root = Path::new(&config.src);
-    let plan = make_plan(
+    let inputs = PlanInputs {
         src_root,
-        &config.request,
-        &config.go,
-        config.cc.as_ref(),
-        config.modcache.as_ref(),
-        config.addressing,
-        Some(&config.name),
-        scratch.path(),
-    )?;
+        request: &config.request,
+        go: &config.go,
+        cc: config.cc.as_ref(),
+        modcache: config.modcache.as_ref(),
+        addressing: config.addressing,
+        name: Some(&config.name),
+    };
+    let plan = make_plan(&inputs, scratch.path())?;
     match config.mode {
         PlanMode::Ifd => {
             let json = serde_json::to_string_pretty(&plan)?;
@@ -321,16 +325,16 @@ fn build_outside_nix(
         ..BuildRequest::default()
     };
     let scratch = scratch_dir()?;
-    let plan = make_plan(
-        &dir,
-        &request,
-        &toolchain.go,
-        toolchain.cc.as_ref(),
-        None,
+    let inputs = PlanInputs {
+        src_root: &dir,
+        request: &request,
+        go: &toolchain.go,
+        cc: toolchain.cc.as_ref(),
+        modcache: None,
         addressing,
-        None,
-        scratch.path(),
-    )?;
+        name: None,
+    };
+    let plan = make_plan(&inputs, scratch.path())?;
     let nix = Path::new(&file.nix).join("bin/nix");
     let mut store = NixCli { nix: nix.clone() };
     let top = register::register(
