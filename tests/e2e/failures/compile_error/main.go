@@ -1,0 +1,5 @@
+package main
+
+import "example.com/broken/internal/bad"
+
+func main() { println(bad.Answer()) }

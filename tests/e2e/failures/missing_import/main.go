@@ -1,0 +1,5 @@
+package main
+
+import "example.com/missing/nothere"
+
+func main() { nothere.Run() }

@@ -1,0 +1,4 @@
+// A program without go.mod: godrv needs a module.
+package main
+
+func main() { println("no module") }
