@@ -46,4 +46,13 @@ in
     version = "0.1.0";
     src = ./embed;
   } (hello { program = "embed"; });
+  # Third-party modules (example.com/greet, example.com/shout) from the local file GOPROXY in
+  # testdata/goproxy; prints shout.Shout(greet.Hello()).
+  dep = example {
+    pname = "dep";
+    version = "0.1.0";
+    src = ./dep;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+    vendorHash = "sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=";
+  } (hello { program = "dep"; stdout = "HELLO, GODRV!\n"; });
 }

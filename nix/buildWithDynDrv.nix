@@ -12,7 +12,8 @@
 #   tags           build tags (list)
 #   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }
 #   GOFLAGS        extra GOFLAGS
-#   vendorHash     must be null for now (third-party modules are not supported yet)
+#   vendorHash     null: no third-party modules; else the hash of the module cache (start
+#                  with "" and copy the hash Nix prints after `got:`)
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
 #
@@ -23,4 +24,4 @@ let
   args' = core.checkArgs "buildWithDynDrv" args;
   planner = core.planner "dyn" args';
 in
-core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; }
+core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; goModules = core.modules args'; }

@@ -33,8 +33,6 @@ let
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
       throw "godrv.${fn}: give `pname` (and `version`) or `name`."
-    else if (args.vendorHash or null) != null then
-      throw "godrv.${fn}: vendorHash is not supported yet (third-party modules: see issue 5); set vendorHash = null for modules without dependencies."
     else
       args;
 
@@ -42,12 +40,52 @@ let
 
   splitFlags = f: if builtins.isList f then f else builtins.filter (s: s != "" && !builtins.isList s) (builtins.split " +" f);
 
+  # Variables that only matter for downloading modules: given to the vendorHash derivation, kept
+  # from the planner (so changing a proxy does not re-plan, and planning never downloads).
+  downloadEnv = [
+    "GOPROXY" "GOPRIVATE" "GONOPROXY" "GONOSUMDB" "GONOSUMCHECK" "GOSUMDB" "GOINSECURE" "GOAUTH"
+    "GOVCS" "SSL_CERT_FILE" "SSL_CERT_DIR"
+  ];
+
+  userEnv = args: builtins.mapAttrs (_: toString) ((args.env or { }) // (if args ? GOFLAGS then { GOFLAGS = toString args.GOFLAGS; } else { }));
+
+  # The module cache: a fixed-output derivation (hash `vendorHash`) whose builder, `godrv modules`,
+  # runs `go mod download` with GOMODCACHE=$out and keeps only module sources and go.mod files.
+  # null when vendorHash is null (no third-party modules).
+  modules =
+    args:
+    if (args.vendorHash or null) == null then
+      null
+    else
+      derivation {
+        name = "${nameOf args}-go-modules";
+        inherit system;
+        builder = "${godrv}/bin/godrv";
+        args = [ "modules" ];
+        godrvModulesConfig = builtins.toJSON {
+          src = "${args.src}";
+          go = "${go}";
+          modRoot = args.modRoot or "";
+          env = userEnv args;
+        };
+        outputHashMode = "recursive";
+        outputHashAlgo = "sha256";
+        # "" (or lib.fakeHash) makes Nix fail and print the right hash after `got:`.
+        outputHash = if args.vendorHash == "" then "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" else args.vendorHash;
+        # Proxies of the calling environment reach a fixed-output derivation.
+        impureEnvVars = [
+          "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+          "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+        ];
+      };
+
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
   # The planner: runs `go build -n`, parses, plans. mode = "dyn" | "ifd".
   planner =
     mode: args:
     let
+      modcache = modules args;
       config = {
         inherit mode system;
         name = nameOf args;
@@ -56,14 +94,14 @@ let
         go = inputRef go;
         godrv = inputRef godrv;
         cc = inputRef cc;
-        modcache = null;
+        modcache = inputRef modcache;
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
         ldflags = splitFlags (args.ldflags or [ ]);
         tags = args.tags or [ ];
         goFlags = [ ];
-        env = builtins.mapAttrs (_: toString) ((args.env or { }) // (if args ? GOFLAGS then { GOFLAGS = toString args.GOFLAGS; } else { }));
+        env = removeAttrs (userEnv args) downloadEnv;
       };
       common = {
         inherit system;
@@ -93,6 +131,7 @@ let
     args: plan:
     let
       src = args.src;
+      modcache = modules args;
       srcPrefix = "${toString src}/";
       prefixLen = builtins.stringLength srcPrefix;
       relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
@@ -123,6 +162,7 @@ let
           // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
+          // (if a.modcache then { inherit modcache; } else { })
           // (if ca then { __contentAddressed = true; } else { })
         );
     in
@@ -152,5 +192,5 @@ let
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs planner instantiate copyOf finish nameOf;
+  inherit checkArgs planner instantiate copyOf finish nameOf modules;
 }

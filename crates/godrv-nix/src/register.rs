@@ -142,6 +142,10 @@ pub struct Toolchain {
     pub go: InputRef,
     pub cc: Option<InputRef>,
     pub modcache: Option<InputRef>,
+    /// Modulo hashes of input derivations godrv did not write (the module cache's fixed-output
+    /// derivation, a toolchain from nixpkgs), keyed by `.drv` path; see
+    /// [`godrv_derivation::hash_modulo_all`].
+    pub input_hashes: BTreeMap<StorePath, DrvHash>,
 }
 
 /// Writes every derivation of `plan` to `store`; returns the `.drv` path of the top one.
@@ -171,11 +175,13 @@ pub fn register(
             None => None,
         };
         let mut drv = derivation(template, toolchain, plan.addressing, src.as_deref(), &done)?;
-        let input_hashes = template
-            .deps
-            .values()
-            .map(|dep| (done[&dep.key].drv.clone(), done[&dep.key].hash.clone()))
-            .collect::<BTreeMap<_, _>>();
+        let mut input_hashes = toolchain.input_hashes.clone();
+        input_hashes.extend(
+            template
+                .deps
+                .values()
+                .map(|dep| (done[&dep.key].drv.clone(), done[&dep.key].hash.clone())),
+        );
         if plan.addressing == Addressing::InputAddressed {
             if let Some(unknown) = drv
                 .inputs

@@ -1,11 +1,13 @@
 //! Command-line interface: each subcommand wires library crates together.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
 use godrv_nix::register::{self, NixCli, Toolchain};
 use godrv_nix::{Addressing, IfdPlan, InputRef};
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,17 @@ enum Command {
     },
     /// Replay one planned action (the builder of every per-package derivation).
     Exec,
+    /// Download the modules of `go.mod`/`go.sum` into `$out` (the builder of the vendorHash
+    /// fixed-output derivation): `$out` is a module cache (GOMODCACHE) holding only module
+    /// sources and go.mod files, so its hash depends on the module versions alone.
+    Modules {
+        /// The request (JSON; see `ModulesRequest` in crates/godrv/src/gobuild.rs).
+        #[arg(long, env = "godrvModulesConfig")]
+        config: String,
+        /// The module cache to create.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Run programs and check their output (the builder of `testExamples`).
     Check {
         /// JSON list of `{name, program, stdout, expectFailure}`.
@@ -154,6 +167,12 @@ impl Cli {
                     .context("reading the planner configuration (godrvPlanConfig)")?;
                 plan_in_nix(&config, &out)
             }
+            Command::Modules { config, out } => {
+                let request: gobuild::ModulesRequest = serde_json::from_str(&config)
+                    .context("reading the module download request (godrvModulesConfig)")?;
+                let scratch = scratch_dir()?;
+                gobuild::download_modules(&request, &out, scratch.path())
+            }
             Command::Exec => {
                 let env = godrv_exec::BuildEnv::from_env()?;
                 godrv_exec::run(&env)?;
@@ -258,6 +277,13 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 go: config.go.clone(),
                 cc: config.cc.clone(),
                 modcache: config.modcache.clone(),
+                input_hashes: external_input_hashes(
+                    Path::new(nix),
+                    [&config.go, &config.godrv]
+                        .into_iter()
+                        .chain(config.cc.as_ref())
+                        .chain(config.modcache.as_ref()),
+                )?,
             };
             let mut store = NixCli {
                 nix: PathBuf::from(nix),
@@ -276,6 +302,38 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The modulo hashes of the derivations that produce `inputs` (those with a `drv`), from
+/// `nix derivation show --recursive`: registering a derivation that depends on them needs them.
+fn external_input_hashes<'a>(
+    nix: &Path,
+    inputs: impl Iterator<Item = &'a InputRef>,
+) -> Result<BTreeMap<StorePath, DrvHash>> {
+    let drvs: Vec<&str> = inputs.filter_map(|i| i.drv.as_deref()).collect();
+    if drvs.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut cmd = Process::new(nix);
+    cmd.args(["derivation", "show", "--recursive"]).args(&drvs);
+    let output = cmd
+        .output()
+        .with_context(|| format!("running {}", nix.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`nix derivation show --recursive {}` failed ({}):\n{}",
+            drvs.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let set: DerivationSet = serde_json::from_slice(&output.stdout)
+        .context("reading the output of `nix derivation show --recursive`")?;
+    Ok(hash_modulo_all(
+        &StoreDir::default(),
+        &set.derivations,
+        BTreeMap::new(),
+    )?)
 }
 
 /// Adds the remedy to Nix errors whose cause is the configuration.
@@ -316,6 +374,7 @@ fn build_outside_nix(
         go: input(&file.go),
         cc: file.cc.as_deref().map(input),
         modcache: None,
+        input_hashes: BTreeMap::new(),
     };
     let dir = dir
         .canonicalize()

@@ -89,6 +89,11 @@ pub fn build_script(
     for (name, value) in &request.env {
         cmd.env(name, value);
     }
+    // Planning never downloads: modules come from the module cache (the vendorHash derivation).
+    cmd.env("GOPROXY", "off");
+    if let Some(modcache) = tools.modcache {
+        cmd.env("GOMODCACHE", modcache);
+    }
     let mut args: Vec<String> = vec![
         "build".into(),
         "-n".into(),
@@ -126,6 +131,239 @@ pub fn build_script(
     Ok(Script { text, start_dir })
 }
 
+/// What `godrv modules` downloads: every module `go.mod`/`go.sum` of `src/modRoot` needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModulesRequest {
+    /// The source tree (a store path).
+    pub src: String,
+    /// The Go toolchain: a GOROOT with `bin/go`.
+    pub go: String,
+    /// Directory of `go.mod` relative to `src`.
+    #[serde(default)]
+    pub mod_root: String,
+    /// The user's environment for `go`: `GOPROXY`, `GOPRIVATE`, `GONOSUMDB`, `GOFLAGS`, …
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Variables of the builder's own environment passed on to `go mod download`: the proxies Nix
+/// lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for HTTPS.
+const PASS_THROUGH: &[&str] = &[
+    "http_proxy",
+    "https_proxy",
+    "ftp_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// One line of `go mod download -json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Downloaded {
+    path: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Runs `go mod download` with `GOMODCACHE=out`, then prunes `out` to what a build reads, so the
+/// output depends on the module versions only (it is the vendorHash fixed-output derivation):
+/// `out/<module>@<version>/` (the sources) and `out/cache/download/<module>/@v/<version>.{mod,ziphash}`
+/// (go reads every go.mod of the module graph from there, and takes a source directory without its
+/// `.ziphash` for a partial extraction). Zips, `.info`, `list`, locks and `sumdb/` go.
+pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) -> Result<()> {
+    let start_dir = Path::new(&request.src).join(&request.mod_root);
+    if !start_dir.join("go.mod").is_file() {
+        bail!(
+            "{} has no go.mod: vendorHash needs a Go module (set modRoot to the directory that has go.mod)",
+            start_dir.display()
+        );
+    }
+    for dir in ["home", "gocache", "gopath"] {
+        std::fs::create_dir_all(scratch.join(dir))
+            .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
+    }
+    let goroot = Path::new(&request.go);
+    let go = goroot.join("bin/go");
+    let mut cmd = Command::new(&go);
+    cmd.current_dir(&start_dir).env_clear();
+    for name in PASS_THROUGH {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("PATH", goroot.join("bin"))
+        .env("HOME", scratch.join("home"))
+        .env("GOROOT", goroot)
+        .env("GOCACHE", scratch.join("gocache"))
+        .env("GOPATH", scratch.join("gopath"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off");
+    for (name, value) in &request.env {
+        cmd.env(name, value);
+    }
+    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory.
+    let goflags = match request.env.get("GOFLAGS") {
+        Some(user) if !user.trim().is_empty() => format!("{user} -mod=mod"),
+        _ => "-mod=mod".to_string(),
+    };
+    cmd.env("GOFLAGS", goflags).env("GOMODCACHE", out);
+    cmd.args(["mod", "download", "-json"]);
+    let output = cmd
+        .output()
+        .with_context(|| format!("running {}", go.display()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let failed = failed_modules(&String::from_utf8_lossy(&output.stdout));
+        let mut modules: Vec<String> = failed.iter().map(|(m, _)| m.clone()).collect();
+        for module in modules_in_messages(&stderr) {
+            if !modules.contains(&module) {
+                modules.push(module);
+            }
+        }
+        let mut message = format!(
+            "`go mod download` failed in {} ({})",
+            start_dir.display(),
+            output.status
+        );
+        if !modules.is_empty() {
+            message.push_str(&format!("; module(s): {}", modules.join(", ")));
+        }
+        for (module, error) in &failed {
+            message.push_str(&format!("\nmodule {module}: {error}"));
+        }
+        if !stderr.trim().is_empty() {
+            message.push_str(&format!("\n{}", stderr.trim_end()));
+        }
+        bail!(message);
+    }
+    if out.is_dir() {
+        prune_module_cache(out)?;
+    } else {
+        // No third-party modules: an empty cache.
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// `module@version` and go's error for each module `go mod download -json` could not download.
+fn failed_modules(json: &str) -> Vec<(String, String)> {
+    serde_json::Deserializer::from_str(json)
+        .into_iter::<Downloaded>()
+        .map_while(|d| d.ok())
+        .filter_map(|d| {
+            let error = d.error?;
+            let module = if d.version.is_empty() {
+                d.path
+            } else {
+                format!("{}@{}", d.path, d.version)
+            };
+            Some((module, error))
+        })
+        .collect()
+}
+
+/// The `module@version`s go's messages start with (`go: example.com/x@v1.2.3: reading …`).
+fn modules_in_messages(stderr: &str) -> Vec<String> {
+    let mut modules = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix("go: ") else {
+            continue;
+        };
+        let Some((first, _)) = rest.split_once(": ") else {
+            continue;
+        };
+        if first.contains('@') && !first.contains(' ') && !modules.iter().any(|m| m == first) {
+            modules.push(first.to_string());
+        }
+    }
+    modules
+}
+
+/// Removes from the module cache `root` all but module sources and `cache/download/**/@v/*.{mod,ziphash}`.
+fn prune_module_cache(root: &Path) -> Result<()> {
+    let download = root.join("cache/download");
+    let cache = root.join("cache");
+    if !cache.is_dir() {
+        return Ok(());
+    }
+    for entry in read_dir(&cache)? {
+        if entry != download {
+            remove_all(&entry)?;
+        }
+    }
+    if download.is_dir() {
+        let sumdb = download.join("sumdb");
+        if sumdb.exists() {
+            remove_all(&sumdb)?;
+        }
+        prune_download_dir(&download)?;
+    }
+    Ok(())
+}
+
+fn prune_download_dir(dir: &Path) -> Result<()> {
+    for entry in read_dir(dir)? {
+        let meta = std::fs::symlink_metadata(&entry)
+            .with_context(|| format!("reading {}", entry.display()))?;
+        if meta.is_dir() {
+            prune_download_dir(&entry)?;
+            if read_dir(&entry)?.is_empty() {
+                std::fs::remove_dir(&entry)
+                    .with_context(|| format!("removing {}", entry.display()))?;
+            }
+        } else {
+            let keep = entry.parent().and_then(Path::file_name) == Some("@v".as_ref())
+                && matches!(
+                    entry.extension().and_then(|e| e.to_str()),
+                    Some("mod" | "ziphash")
+                );
+            if !keep {
+                std::fs::remove_file(&entry)
+                    .with_context(|| format!("removing {}", entry.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir`, sorted.
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    entries.sort();
+    Ok(entries)
+}
+
+/// `rm -rf` that first makes directories writable (go makes extracted modules read-only).
+fn remove_all(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.is_dir() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} writable", path.display()))?;
+        for entry in read_dir(path)? {
+            remove_all(&entry)?;
+        }
+        std::fs::remove_dir(path).with_context(|| format!("removing {}", path.display()))
+    } else {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))
+    }
+}
+
 /// `cmd/hello` → `./cmd/hello` (as buildGoModule's subPackages are relative to modRoot).
 fn normalize_package(package: &str) -> String {
     if package == "." || package.starts_with("./") || package.starts_with("../") {
@@ -144,6 +382,69 @@ mod tests {
         assert_eq!(normalize_package("cmd/hello"), "./cmd/hello");
         assert_eq!(normalize_package("."), ".");
         assert_eq!(normalize_package("./x"), "./x");
+    }
+
+    #[test]
+    fn failed_modules_are_named() {
+        let json = r#"{"Path": "example.com/greet", "Version": "v1.1.0", "Dir": "/x"}
+{"Path": "example.com/greet", "Version": "v9.9.9", "Error": "not found"}"#;
+        assert_eq!(
+            failed_modules(json),
+            vec![(
+                "example.com/greet@v9.9.9".to_string(),
+                "not found".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn modules_named_in_go_messages() {
+        let stderr = "go: example.com/shout@v0.9.9: reading file:///p/example.com/shout/@v/v0.9.9.mod: no such file or directory\ngo: downloading x\n";
+        assert_eq!(modules_in_messages(stderr), ["example.com/shout@v0.9.9"]);
+    }
+
+    #[test]
+    fn pruning_keeps_sources_mod_and_ziphash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "example.com/greet@v1.1.0/greet.go",
+            "cache/download/example.com/greet/@v/v1.1.0.mod",
+            "cache/download/example.com/greet/@v/v1.1.0.ziphash",
+            "cache/download/example.com/greet/@v/v1.1.0.zip",
+            "cache/download/example.com/greet/@v/v1.1.0.info",
+            "cache/download/example.com/greet/@v/v1.1.0.lock",
+            "cache/download/example.com/greet/@v/list",
+            "cache/download/example.com/other/@v/list",
+            "cache/download/sumdb/sum.golang.org/lookup/x",
+            "cache/vcs/abc/HEAD",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        prune_module_cache(root).unwrap();
+        let mut left = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in read_dir(&dir).unwrap() {
+                if entry.is_dir() {
+                    stack.push(entry);
+                } else {
+                    left.push(entry.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "cache/download/example.com/greet/@v/v1.1.0.mod",
+                "cache/download/example.com/greet/@v/v1.1.0.ziphash",
+                "example.com/greet@v1.1.0/greet.go",
+            ]
+        );
+        assert!(!root.join("cache/download/example.com/other").exists());
     }
 
     #[test]
