@@ -25,14 +25,26 @@ in
     inherit system;
     builder = "${godrv.toolchain.godrv}/bin/godrv";
     args = [ "check" ];
+    # An example's check is one check or a list (several programs); each runs `program` and
+    # compares its stdout, or, with `startsWith`, only checks the file's first bytes (binaries
+    # for another platform).
     godrvChecks = builtins.toJSON (
-      builtins.attrValues (
-        builtins.mapAttrs (name: e: {
-          inherit name;
-          program = "${e.drv}/bin/${e.check.program}";
-          stdout = e.check.stdout;
-          expectFailure = e.check.expectFailure or false;
-        }) examples
+      builtins.concatLists (
+        builtins.attrValues (
+          builtins.mapAttrs (
+            name: e:
+            let
+              checks = if builtins.isList e.check then e.check else [ e.check ];
+            in
+            map (c: {
+              name = if builtins.length checks > 1 then "${name}/${c.program}" else name;
+              program = "${e.drv}/bin/${c.program}";
+              stdout = c.stdout or "";
+              expectFailure = c.expectFailure or false;
+              startsWith = c.startsWith or null;
+            }) checks
+          ) examples
+        )
       )
     );
   };

@@ -55,4 +55,46 @@ in
     env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
     vendorHash = "sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=";
   } (hello { program = "dep"; stdout = "HELLO, GODRV!\n"; });
+  # -X sets main.version; -s -w strip the symbol table and DWARF.
+  ldflags = example {
+    pname = "ldflags";
+    version = "1.2.3";
+    src = ./ldflags;
+    ldflags = [ "-s" "-w" "-X main.version=1.2.3" ];
+  } (hello { program = "ldflags"; stdout = "Hello, godrv! version 1.2.3\n"; });
+  # foo.go (//go:build foo) instead of notfoo.go.
+  tags = example {
+    pname = "tags";
+    version = "0.1.0";
+    src = ./tags;
+    tags = [ "foo" ];
+  } (hello { program = "tags"; stdout = "Hello, godrv! tag foo\n"; });
+  # Two programs: $out/bin/hello and $out/bin/bye.
+  multi = example {
+    pname = "multi";
+    version = "0.1.0";
+    src = ./multi;
+    subPackages = [ "cmd/hello" "cmd/bye" ];
+  } [ (hello { }) (hello { program = "bye"; stdout = "Bye, godrv!\n"; }) ];
+  # go.mod is in sub/.
+  modroot = example {
+    pname = "modroot";
+    version = "0.1.0";
+    src = ./modroot;
+    modRoot = "sub";
+  } (hello { program = "modroot"; stdout = "Hello, godrv! from sub\n"; });
+  # Cross builds land in $out/bin/<goos>_<goarch>/ (as with buildGoModule); not run, only their
+  # first bytes are checked (ELF, PE).
+  cross-linux-arm64 = example {
+    pname = "cross-linux-arm64";
+    version = "0.1.0";
+    src = ./cross;
+    env = { CGO_ENABLED = "0"; GOOS = "linux"; GOARCH = "arm64"; };
+  } { program = "linux_arm64/cross"; startsWith = builtins.fromJSON ''"\u007fELF"''; };
+  cross-windows-amd64 = example {
+    pname = "cross-windows-amd64";
+    version = "0.1.0";
+    src = ./cross;
+    env = { CGO_ENABLED = "0"; GOOS = "windows"; GOARCH = "amd64"; };
+  } { program = "windows_amd64/cross.exe"; startsWith = "MZ"; };
 }

@@ -8,14 +8,19 @@
 #   pname, version or name                                                            required
 #   modRoot        directory of go.mod inside src                                    default ""
 #   subPackages    packages to build, relative to modRoot                            default all (./...)
+#   excludedPackages  without subPackages: leave out of ./... every package whose import path or
+#                  directory contains one of these strings
 #   ldflags        linker flags (list or string), e.g. [ "-s" "-w" "-X main.version=1" ]
 #   tags           build tags (list)
-#   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }
+#   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }; a cross build
+#                  (GOOS/GOARCH not the build machine's) puts binaries in bin/<goos>_<goarch>/
 #   GOFLAGS        extra GOFLAGS
 #   vendorHash     null: no third-party modules; else the hash of the module cache (start
 #                  with "" and copy the hash Nix prints after `got:`)
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
+#   doCheck, checkFlags, proxyVendor   only false / [ ] / false; else an error (not implemented)
+#   buildInputs, nativeBuildInputs, overrideModAttrs   an error (not implemented; see nix/README.md)
 #
 # The result is a derivation whose output holds bin/<name> for each program.
 { core }:

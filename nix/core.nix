@@ -6,9 +6,23 @@ let
 
   # The arguments the builders accept (buildGoModule's names). Anything else is an error.
   knownArgs = [
-    "pname" "version" "name" "src" "modRoot" "subPackages" "ldflags" "tags" "env" "GOFLAGS"
-    "vendorHash" "contentAddressed" "passthru" "meta"
+    "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
+    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs"
+    "contentAddressed" "passthru" "meta"
+    # Accepted only with the value that means "off"; anything else is an error (not implemented).
+    "doCheck" "checkFlags" "proxyVendor"
+    # Always an error naming it (not implemented).
+    "overrideModAttrs"
   ];
+
+  # buildGoModule arguments godrv does not implement yet: an error that says so, never ignored.
+  notImplemented = fn: what: throw "godrv.${fn}: ${what} is not implemented yet (see nix/README.md).";
+
+  # The output of a (possibly multi-output) derivation holding `bin/` or `lib/pkgconfig`, as
+  # nixpkgs' lib.getBin / lib.getDev pick them; plain store paths are used as they are.
+  getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
+  getDev = x: if builtins.isAttrs x && x ? dev then x.dev else x;
+  inputsOf = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
 
   # A store path godrv's generated derivations depend on, with the derivation output producing it.
   inputRef =
@@ -29,6 +43,16 @@ let
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
+    else if inputsOf args != [ ] then
+      notImplemented fn "`buildInputs`/`nativeBuildInputs` (`#cgo pkg-config:` needs the planner to run pkg-config and put its flags into the cgo actions, and cgo actions to get the inputs; C libraries from the build machine's /usr work without them)"
+    else if args ? overrideModAttrs then
+      notImplemented fn "`overrideModAttrs`"
+    else if args.doCheck or false then
+      notImplemented fn "`doCheck = true` (running the package's Go tests)"
+    else if (args.checkFlags or [ ]) != [ ] then
+      notImplemented fn "`checkFlags` (Go tests are not run; give `doCheck = false` or leave both out)"
+    else if args.proxyVendor or false then
+      notImplemented fn "`proxyVendor = true` (the module cache from `vendorHash` is already a GOMODCACHE, not a vendor directory)"
     else if !(args ? src) then
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
@@ -98,6 +122,9 @@ let
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
+        excludedPackages = args.excludedPackages or [ ];
+        path = map (x: "${getBin x}/bin") (inputsOf args);
+        pkgConfigPath = builtins.concatMap (x: [ "${getDev x}/lib/pkgconfig" "${getDev x}/share/pkgconfig" ]) (inputsOf args);
         ldflags = splitFlags (args.ldflags or [ ]);
         tags = args.tags or [ ];
         goFlags = [ ];

@@ -116,6 +116,47 @@ impl Plan {
         order
     }
 
+    /// Adds `vars` to the environment of every command. `go build -n` does not print the
+    /// variables go gives its tools (`GOOS`, `GOARCH`, `GOARM`, `GOEXPERIMENT`, …), yet `compile`,
+    /// `asm` and `link` read them: a cross build needs them in every step.
+    pub fn add_tool_env(&mut self, vars: &[(String, String)]) {
+        for action in self.actions.values_mut() {
+            for step in &mut action.spec.steps {
+                if let ExecStep::Run { env, .. } = step {
+                    for var in vars {
+                        if !env.iter().any(|(name, _)| name == &var.0) {
+                            env.push(var.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts every binary in `$OUT/bin/<subdir>/` instead of `$OUT/bin/` (cross builds:
+    /// `bin/<goos>_<goarch>/`, as buildGoModule does).
+    pub fn put_binaries_in(&mut self, subdir: &str) {
+        let bin = "$OUT/bin/";
+        for action in self.actions.values_mut() {
+            let bundle = action.role == Role::Bundle;
+            for step in &mut action.spec.steps {
+                if let ExecStep::Move { from, to } | ExecStep::Copy { from, to } = step {
+                    if let Some(name) = to.strip_prefix(bin) {
+                        *to = format!("{bin}{subdir}/{name}");
+                        if bundle {
+                            if let Some((dep, name)) = from.rsplit_once("/bin/") {
+                                *from = format!("{dep}/bin/{subdir}/{name}");
+                            }
+                        }
+                    }
+                }
+            }
+            for name in &mut action.binaries {
+                *name = format!("{subdir}/{name}");
+            }
+        }
+    }
+
     fn visit<'a>(&'a self, key: &'a str, done: &mut BTreeSet<&'a str>, order: &mut Vec<&'a str>) {
         if !done.insert(key) {
             return;

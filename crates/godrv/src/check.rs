@@ -12,7 +12,12 @@ use serde::Deserialize;
 pub struct Check {
     pub name: String,
     pub program: String,
+    #[serde(default)]
     pub stdout: String,
+    /// Do not run the program (it is for another platform): its file must start with these
+    /// bytes (the UTF-8 encoding of the string, e.g. "\u007fELF" or "MZ").
+    #[serde(default)]
+    pub starts_with: Option<String>,
     /// The program must exit non-zero (and still print `stdout`).
     #[serde(default)]
     pub expect_failure: bool,
@@ -24,6 +29,24 @@ pub fn run(checks_json: &str, out: &Path) -> Result<()> {
     let mut report = String::new();
     let mut failed = Vec::new();
     for check in &checks {
+        if let Some(magic) = &check.starts_with {
+            let ok = std::fs::read(&check.program)
+                .map(|bytes| bytes.starts_with(magic.as_bytes()))
+                .unwrap_or(false);
+            report.push_str(&format!(
+                "{} {}: {} (starts with {magic:?})\n",
+                if ok { "ok" } else { "FAILED" },
+                check.name,
+                check.program
+            ));
+            if !ok {
+                failed.push(format!(
+                    "{}: {} is missing or does not start with {magic:?}",
+                    check.name, check.program
+                ));
+            }
+            continue;
+        }
         let output = Command::new(&check.program)
             .output()
             .with_context(|| format!("{}: running {}", check.name, check.program))?;

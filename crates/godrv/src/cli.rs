@@ -238,6 +238,10 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         split_link_objects: inputs.addressing == Addressing::ContentAddressed,
     };
     let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
+    plan.add_tool_env(&inputs.request.tool_env());
+    if let Some(subdir) = inputs.request.cross_bin_subdir() {
+        plan.put_binaries_in(&subdir);
+    }
     if let Some(name) = inputs.name {
         let top = plan.top.clone();
         plan.actions

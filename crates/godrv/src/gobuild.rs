@@ -29,6 +29,62 @@ pub struct BuildRequest {
     /// Environment for `go` (`CGO_ENABLED`, `GOOS`, `GOARCH`, `GOFLAGS`, …).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Packages left out of `./...` (buildGoModule's `excludedPackages`): a package whose import
+    /// path or directory (relative to modRoot, `./x/y`) contains one of these strings is not built.
+    /// Ignored when `subPackages` is given.
+    #[serde(default)]
+    pub excluded_packages: Vec<String>,
+    /// Directories put on `PATH` after Go's and the C compiler's (the `bin` directories of
+    /// `nativeBuildInputs` and `buildInputs`, e.g. `pkg-config`).
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs): `go build -n`
+    /// runs `pkg-config` for `#cgo pkg-config:` lines and writes the flags into the script.
+    #[serde(default)]
+    pub pkg_config_path: Vec<String>,
+}
+
+/// Variables of `env` that go passes to its tools without printing them in `go build -n`.
+const TOOL_ENV: &[&str] = &[
+    "GOOS",
+    "GOARCH",
+    "GOEXPERIMENT",
+    "GO386",
+    "GOAMD64",
+    "GOARM",
+    "GOARM64",
+    "GOMIPS",
+    "GOMIPS64",
+    "GOPPC64",
+    "GORISCV64",
+    "GOWASM",
+];
+
+impl BuildRequest {
+    /// The variables of `env` that `compile`, `asm` and `link` read (`GOOS`, `GOARCH`, …).
+    pub fn tool_env(&self) -> Vec<(String, String)> {
+        TOOL_ENV
+            .iter()
+            .filter_map(|name| Some((name.to_string(), self.env.get(*name)?.clone())))
+            .collect()
+    }
+
+    /// `<goos>_<goarch>` when `GOOS`/`GOARCH` in `env` differ from the machine godrv runs on (a
+    /// cross build): binaries then go to `$out/bin/<goos>_<goarch>/`, as with buildGoModule.
+    pub fn cross_bin_subdir(&self) -> Option<String> {
+        let host_os = std::env::consts::OS;
+        let host_arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "powerpc64" => "ppc64le",
+            "riscv64" => "riscv64",
+            other => other,
+        };
+        let goos = self.env.get("GOOS").map_or(host_os, String::as_str);
+        let goarch = self.env.get("GOARCH").map_or(host_arch, String::as_str);
+        (goos != host_os || goarch != host_arch).then(|| format!("{goos}_{goarch}"))
+    }
 }
 
 /// Where the tools are.
@@ -60,40 +116,32 @@ pub fn build_script(
             start_dir.display()
         );
     }
-    let home = scratch.join("home");
     for dir in ["home", "gocache", "gopath", "bin"] {
         std::fs::create_dir_all(scratch.join(dir))
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
     let go = tools.goroot.join("bin/go");
-    let mut cmd = Command::new(&go);
-    cmd.current_dir(&start_dir).env_clear();
-    let mut path = vec![tools.goroot.join("bin")];
-    if let Some(cc) = tools.cc {
-        path.push(cc.join("bin"));
-    }
-    cmd.env("PATH", std::env::join_paths(path)?)
-        .env("HOME", &home)
-        .env("GOROOT", tools.goroot)
-        .env("GOCACHE", scratch.join("gocache"))
-        .env("GOPATH", scratch.join("gopath"))
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off")
-        .env("GOFLAGS", "");
-    match tools.modcache {
-        Some(modcache) => cmd.env("GOMODCACHE", modcache),
-        None => cmd.env("GOMODCACHE", scratch.join("gopath/pkg/mod")),
+    let packages = if !request.sub_packages.is_empty() {
+        request
+            .sub_packages
+            .iter()
+            .map(|p| normalize_package(p))
+            .collect()
+    } else if !request.excluded_packages.is_empty() {
+        let listed = list_packages(&start_dir, request, tools, scratch)?;
+        let kept = exclude_packages(&listed, &request.excluded_packages);
+        if kept.is_empty() {
+            bail!(
+                "excludedPackages ({}) leaves no package of ./... to build in {}",
+                request.excluded_packages.join(", "),
+                start_dir.display()
+            );
+        }
+        kept
+    } else {
+        vec!["./...".to_string()]
     };
-    for (name, value) in &request.env {
-        cmd.env(name, value);
-    }
-    // Planning never downloads: modules come from the module cache (the vendorHash derivation).
-    cmd.env("GOPROXY", "off");
-    if let Some(modcache) = tools.modcache {
-        cmd.env("GOMODCACHE", modcache);
-    }
+    let mut cmd = go_command(&start_dir, request, tools, scratch)?;
     let mut args: Vec<String> = vec![
         "build".into(),
         "-n".into(),
@@ -101,7 +149,11 @@ pub fn build_script(
         "-buildvcs=false".into(),
     ];
     args.push("-o".into());
-    args.push(format!("{}/", scratch.join("bin").display()));
+    let mut bin = scratch.join("bin");
+    if let Some(subdir) = request.cross_bin_subdir() {
+        bin = bin.join(subdir);
+    }
+    args.push(format!("{}/", bin.display()));
     if !request.tags.is_empty() {
         args.push(format!("-tags={}", request.tags.join(",")));
     }
@@ -109,11 +161,7 @@ pub fn build_script(
         args.push(format!("-ldflags={}", request.ldflags.join(" ")));
     }
     args.extend(request.go_flags.iter().cloned());
-    if request.sub_packages.is_empty() {
-        args.push("./...".into());
-    } else {
-        args.extend(request.sub_packages.iter().map(|p| normalize_package(p)));
-    }
+    args.extend(packages);
     cmd.args(&args);
     let output = cmd
         .output()
@@ -129,6 +177,110 @@ pub fn build_script(
         );
     }
     Ok(Script { text, start_dir })
+}
+
+/// `go` with the planner's environment, started in `start_dir`.
+fn go_command(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<Command> {
+    let go = tools.goroot.join("bin/go");
+    let mut cmd = Command::new(&go);
+    cmd.current_dir(start_dir).env_clear();
+    let mut path = vec![tools.goroot.join("bin")];
+    if let Some(cc) = tools.cc {
+        path.push(cc.join("bin"));
+    }
+    path.extend(request.path.iter().map(PathBuf::from));
+    cmd.env("PATH", std::env::join_paths(path)?)
+        .env("HOME", scratch.join("home"))
+        .env("GOROOT", tools.goroot)
+        .env("GOCACHE", scratch.join("gocache"))
+        .env("GOPATH", scratch.join("gopath"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOSUMDB", "off")
+        .env("GOENV", "off")
+        .env("GOFLAGS", "");
+    if !request.pkg_config_path.is_empty() {
+        cmd.env(
+            "PKG_CONFIG_PATH",
+            std::env::join_paths(request.pkg_config_path.iter().map(PathBuf::from))?,
+        );
+    }
+    match tools.modcache {
+        Some(modcache) => cmd.env("GOMODCACHE", modcache),
+        None => cmd.env("GOMODCACHE", scratch.join("gopath/pkg/mod")),
+    };
+    for (name, value) in &request.env {
+        cmd.env(name, value);
+    }
+    // Planning never downloads: modules come from the module cache (the vendorHash derivation).
+    cmd.env("GOPROXY", "off");
+    if let Some(modcache) = tools.modcache {
+        cmd.env("GOMODCACHE", modcache);
+    }
+    Ok(cmd)
+}
+
+/// `go list` of `./...`: each package's import path and directory relative to `start_dir`.
+fn list_packages(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<Vec<(String, String)>> {
+    let mut cmd = go_command(start_dir, request, tools, scratch)?;
+    let mut args = vec!["list".to_string()];
+    if !request.tags.is_empty() {
+        args.push(format!("-tags={}", request.tags.join(",")));
+    }
+    args.extend([
+        "-f".into(),
+        "{{.ImportPath}} {{.Dir}}".into(),
+        "./...".into(),
+    ]);
+    let output = cmd
+        .args(&args)
+        .output()
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go {}` failed in {} ({}):\n{}",
+            args.join(" "),
+            start_dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let text = String::from_utf8(output.stdout).context("go list printed non-UTF-8 text")?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(import, dir)| {
+            let rel = Path::new(dir)
+                .strip_prefix(start_dir)
+                .map(|r| format!("./{}", r.display()))
+                .unwrap_or_else(|_| dir.to_string());
+            (import.to_string(), rel.trim_end_matches('/').to_string())
+        })
+        .collect())
+}
+
+/// The import paths of `packages` (import path, `./dir`) whose path and directory contain none of
+/// `excluded`.
+fn exclude_packages(packages: &[(String, String)], excluded: &[String]) -> Vec<String> {
+    packages
+        .iter()
+        .filter(|(import, dir)| {
+            !excluded
+                .iter()
+                .any(|e| import.contains(e.as_str()) || dir.contains(e.as_str()))
+        })
+        .map(|(import, _)| import.clone())
+        .collect()
 }
 
 /// What `godrv modules` downloads: every module `go.mod`/`go.sum` of `src/modRoot` needs.
@@ -382,6 +534,32 @@ mod tests {
         assert_eq!(normalize_package("cmd/hello"), "./cmd/hello");
         assert_eq!(normalize_package("."), ".");
         assert_eq!(normalize_package("./x"), "./x");
+    }
+
+    #[test]
+    fn excluded_packages_match_import_path_or_directory() {
+        let listed = [
+            ("example.com/m".to_string(), "./".to_string()),
+            ("example.com/m/cmd/a".to_string(), "./cmd/a".to_string()),
+            ("example.com/m/cmd/b".to_string(), "./cmd/b".to_string()),
+            (
+                "example.com/m/tools/gen".to_string(),
+                "./tools/gen".to_string(),
+            ),
+        ];
+        assert_eq!(
+            exclude_packages(&listed, &["cmd/b".into(), "./tools".into()]),
+            ["example.com/m", "example.com/m/cmd/a"]
+        );
+    }
+
+    #[test]
+    fn cross_builds_get_a_bin_subdirectory() {
+        let mut request = BuildRequest::default();
+        assert_eq!(request.cross_bin_subdir(), None);
+        request.env.insert("GOOS".into(), "windows".into());
+        request.env.insert("GOARCH".into(), "amd64".into());
+        assert_eq!(request.cross_bin_subdir().as_deref(), Some("windows_amd64"));
     }
 
     #[test]

@@ -1,0 +1,3 @@
+module example.com/modroot
+
+go 1.19

@@ -1,0 +1,5 @@
+//go:build !foo
+
+package main
+
+func tag() string { return "none" }
