@@ -38,8 +38,10 @@ pub struct BuildRequest {
     /// `nativeBuildInputs` and `buildInputs`, e.g. `pkg-config`).
     #[serde(default)]
     pub path: Vec<String>,
-    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs): `go build -n`
-    /// runs `pkg-config` for `#cgo pkg-config:` lines and writes the flags into the script.
+    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). Not enough
+    /// yet: `go build -n` prints `pkg-config` as steps instead of running it, so the planner would
+    /// have to run it and put the flags into the cgo and C compiler steps (nix/ refuses
+    /// `buildInputs` until it does).
     #[serde(default)]
     pub pkg_config_path: Vec<String>,
 }
