@@ -32,6 +32,9 @@ enum Command {
         /// The script file, or `-` for standard input.
         #[arg(default_value = "-")]
         file: PathBuf,
+        /// Parse and validate only; print nothing (for benchmarks).
+        #[arg(long)]
+        check_only: bool,
     },
     /// Plan a build inside a Nix build (the builder of the planner derivation).
     ///
@@ -154,10 +157,17 @@ struct ToolchainFile {
 impl Cli {
     pub fn run(self) -> Result<()> {
         match self.command {
-            Command::Parse { cwd, file } => {
+            Command::Parse {
+                cwd,
+                file,
+                check_only,
+            } => {
                 let text = read_input(&file)?;
                 let graph = godrv_script::parse_script(&text, &cwd)
                     .with_context(|| format!("parsing go build -n script {}", file.display()))?;
+                if check_only {
+                    return Ok(());
+                }
                 serde_json::to_writer_pretty(std::io::stdout().lock(), &graph)?;
                 println!();
                 Ok(())
