@@ -8,7 +8,7 @@ use std::process::Command as Process;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
-use godrv_nix::register::{self, NixCli, Toolchain};
+use godrv_nix::register::{self, NixCli, Store as _, Toolchain};
 use godrv_nix::{Addressing, IfdPlan, InputRef};
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +88,9 @@ enum Command {
         /// Only print the top `.drv` path; do not build.
         #[arg(long)]
         dry_run: bool,
+        /// Environment for downloading modules (`GOPROXY=…`, `GOPRIVATE=…`); repeatable.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
     },
 }
 
@@ -195,7 +198,22 @@ impl Cli {
                 toolchain,
                 addressing,
                 dry_run,
-            } => build_outside_nix(&dir, sub_packages, &toolchain, addressing.into(), dry_run),
+                env,
+            } => {
+                let env = env
+                    .iter()
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, v)) => Ok((k.to_string(), v.to_string())),
+                        None => bail!("--env {kv:?}: expected NAME=VALUE"),
+                    })
+                    .collect::<Result<BTreeMap<_, _>>>()?;
+                let options = BuildOptions {
+                    addressing: addressing.into(),
+                    dry_run,
+                    env,
+                };
+                build_outside_nix(&dir, sub_packages, &toolchain, &options)
+            }
         }
     }
 }
@@ -362,13 +380,26 @@ fn explain_nix_error(message: String) -> String {
     message
 }
 
+/// Settings of `godrv build`.
+struct BuildOptions {
+    addressing: Addressing,
+    dry_run: bool,
+    /// Environment for `go mod download`.
+    env: BTreeMap<String, String>,
+}
+
+/// Whether the module at `dir` requires other modules (its go.sum lists any).
+fn needs_modules(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("go.sum")).is_ok_and(|sum| !sum.trim().is_empty())
+}
+
 fn build_outside_nix(
     dir: &Path,
     sub_packages: Vec<String>,
     toolchain_file: &Path,
-    addressing: Addressing,
-    dry_run: bool,
+    options: &BuildOptions,
 ) -> Result<()> {
+    let (addressing, dry_run) = (options.addressing, options.dry_run);
     let text = std::fs::read_to_string(toolchain_file).with_context(|| {
         format!(
             "reading the toolchain description {}",
@@ -382,34 +413,52 @@ fn build_outside_nix(
         drv: None,
         output: None,
     };
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("opening {}", dir.display()))?;
+    let nix = Path::new(&file.nix).join("bin/nix");
+    let mut store = NixCli { nix: nix.clone() };
+    let scratch = scratch_dir()?;
+    // Third-party modules: downloaded here (with --env), added to the store as one source path.
+    let modcache = if needs_modules(&dir) {
+        let request = gobuild::ModulesRequest {
+            src: dir.to_string_lossy().into_owned(),
+            go: file.go.clone(),
+            mod_root: String::new(),
+            env: options.env.clone(),
+        };
+        let cache = scratch.path().join("modcache");
+        gobuild::download_modules(&request, &cache, &scratch.path().join("download"))?;
+        let name = format!(
+            "{}-go-modules",
+            godrv_plan::sanitize_store_name(&dir.file_name().unwrap_or_default().to_string_lossy())
+        );
+        Some(input(&store.add_source(&name, &cache)?))
+    } else {
+        None
+    };
     let toolchain = Toolchain {
         system: file.system.clone(),
         godrv: input(&file.godrv),
         go: input(&file.go),
         cc: file.cc.as_deref().map(input),
-        modcache: None,
+        modcache,
         input_hashes: BTreeMap::new(),
     };
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("opening {}", dir.display()))?;
     let request = BuildRequest {
         sub_packages,
         ..BuildRequest::default()
     };
-    let scratch = scratch_dir()?;
     let inputs = PlanInputs {
         src_root: &dir,
         request: &request,
         go: &toolchain.go,
         cc: toolchain.cc.as_ref(),
-        modcache: None,
+        modcache: toolchain.modcache.as_ref(),
         addressing,
         name: None,
     };
     let plan = make_plan(&inputs, scratch.path())?;
-    let nix = Path::new(&file.nix).join("bin/nix");
-    let mut store = NixCli { nix: nix.clone() };
     let top = register::register(
         &plan,
         &toolchain,
