@@ -106,16 +106,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// All keys, dependencies first; ties broken by key.
-    pub fn topological_order(&self) -> Vec<&str> {
-        let mut order = Vec::with_capacity(self.actions.len());
-        let mut done = BTreeSet::new();
-        for key in self.actions.keys() {
-            self.visit(key, &mut done, &mut order);
-        }
-        order
-    }
-
     /// Adds `vars` to the environment of every command. `go build -n` does not print the
     /// variables go gives its tools (`GOOS`, `GOARCH`, `GOARM`, `GOEXPERIMENT`, …), yet `compile`,
     /// `asm` and `link` read them: a cross build needs them in every step.
@@ -155,16 +145,6 @@ impl Plan {
                 *name = format!("{subdir}/{name}");
             }
         }
-    }
-
-    fn visit<'a>(&'a self, key: &'a str, done: &mut BTreeSet<&'a str>, order: &mut Vec<&'a str>) {
-        if !done.insert(key) {
-            return;
-        }
-        for dep in &self.actions[key].deps {
-            self.visit(&dep.key, done, order);
-        }
-        order.push(key);
     }
 }
 
@@ -389,7 +369,7 @@ fn split_link_object(steps: &mut Vec<ExecStep>) {
     let link_archive = format!("$WORK/{}/{}/{ARCHIVE}", spec::OWN_DIR, spec::LINK_DIR);
     for step in steps.iter_mut() {
         if let ExecStep::Run { argv, .. } = step {
-            match exec_tool_name(argv) {
+            match argv_tool_name(argv) {
                 Some("compile") => {
                     if let Some(at) = argv
                         .windows(2)
@@ -416,15 +396,6 @@ fn split_link_object(steps: &mut Vec<ExecStep>) {
             path: format!("$WORK/{}/{}/", spec::OWN_DIR, spec::LINK_DIR),
         },
     );
-}
-
-/// The Go tool an exec argv runs (after rewriting: `$GOROOT/pkg/tool/…/compile`, `go tool pack`).
-fn exec_tool_name(argv: &[String]) -> Option<&str> {
-    match argv {
-        [go, tool, name, ..] if go == "go" && tool == "tool" => Some(name),
-        [path, ..] if path.contains("/pkg/tool/") => path.rsplit('/').next(),
-        _ => None,
-    }
 }
 
 impl Part<'_> {
@@ -513,7 +484,13 @@ fn is_compile(step: &Step) -> bool {
 /// The Go tool a command runs: `compile` for `/…/pkg/tool/linux_amd64/compile` and for
 /// `go tool compile`.
 fn tool_name(cmd: &Command) -> Option<&str> {
-    match cmd.argv.as_slice() {
+    argv_tool_name(&cmd.argv)
+}
+
+/// The Go tool an argv runs, as go prints it or after rewriting (`$GOROOT/pkg/tool/…/compile`,
+/// `go tool pack`).
+fn argv_tool_name(argv: &[String]) -> Option<&str> {
+    match argv {
         [go, tool, name, ..] if go == "go" && tool == "tool" => Some(name),
         [path, ..] if path.contains("/pkg/tool/") => path.rsplit('/').next(),
         _ => None,
