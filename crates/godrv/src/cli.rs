@@ -91,6 +91,16 @@ enum Command {
         /// Environment for downloading modules (`GOPROXY=…`, `GOPRIVATE=…`); repeatable.
         #[arg(long = "env", value_name = "NAME=VALUE")]
         env: Vec<String>,
+        /// What to build, as JSON with the planner's field names (those of the Nix functions):
+        /// `{"modRoot": …, "subPackages": […], "ldflags": […], "tags": […], "env": {…}, …}`.
+        /// Given the same request and `--name` as a Nix build, `godrv build` writes the same
+        /// derivations.
+        #[arg(long, value_name = "JSON")]
+        request: Option<String>,
+        /// Name of the top derivation (the Nix functions use `pname-version`); default: the
+        /// program's name.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -199,6 +209,8 @@ impl Cli {
                 addressing,
                 dry_run,
                 env,
+                request,
+                name,
             } => {
                 let env = env
                     .iter()
@@ -207,12 +219,18 @@ impl Cli {
                         None => bail!("--env {kv:?}: expected NAME=VALUE"),
                     })
                     .collect::<Result<BTreeMap<_, _>>>()?;
+                let mut request: BuildRequest = match request {
+                    Some(json) => serde_json::from_str(&json).context("reading --request")?,
+                    None => BuildRequest::default(),
+                };
+                request.sub_packages.extend(sub_packages);
                 let options = BuildOptions {
                     addressing: addressing.into(),
                     dry_run,
                     env,
+                    name,
                 };
-                build_outside_nix(&dir, sub_packages, &toolchain, &options)
+                build_outside_nix(&dir, request, &toolchain, &options)
             }
         }
     }
@@ -250,12 +268,36 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     };
     let script =
         gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
-    let graph = godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
-        format!(
-            "parsing the `go build -n` script of {}",
-            script.start_dir.display()
-        )
-    })?;
+    let mut graph =
+        godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
+            format!(
+                "parsing the `go build -n` script of {}",
+                script.start_dir.display()
+            )
+        })?;
+    // The C compiler flags go would add after probes that `-n` prints but does not run.
+    let probes = godrv_plan::cc::probes(&graph);
+    if !probes.is_empty() {
+        let go_scratch = scratch.join("go");
+        let supported = gobuild::run_c_probes(
+            &probes,
+            &script.start_dir,
+            inputs.request,
+            &tools,
+            &go_scratch,
+        )?;
+        let packages = godrv_plan::cc::packages_compiling_c(&graph, tools.goroot);
+        let trim = gobuild::c_trim_dirs(
+            &packages,
+            &script.start_dir,
+            inputs.request,
+            &tools,
+            &go_scratch,
+        )?;
+        let facts = godrv_plan::cc::CFacts { supported, trim };
+        godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
+            .context("adding the probed C compiler flags")?;
+    }
     let roots = godrv_plan::Roots {
         src_root: inputs.src_root.to_path_buf(),
         goroot: PathBuf::from(&inputs.go.path),
@@ -386,6 +428,8 @@ struct BuildOptions {
     dry_run: bool,
     /// Environment for `go mod download`.
     env: BTreeMap<String, String>,
+    /// Name of the top derivation (`None`: the program's name).
+    name: Option<String>,
 }
 
 /// Whether the module at `dir` requires other modules (its go.sum lists any).
@@ -395,7 +439,7 @@ fn needs_modules(dir: &Path) -> bool {
 
 fn build_outside_nix(
     dir: &Path,
-    sub_packages: Vec<String>,
+    request: BuildRequest,
     toolchain_file: &Path,
     options: &BuildOptions,
 ) -> Result<()> {
@@ -420,15 +464,15 @@ fn build_outside_nix(
     let mut store = NixCli { nix: nix.clone() };
     let scratch = scratch_dir()?;
     // Third-party modules: downloaded here (with --env), added to the store as one source path.
-    let modcache = if needs_modules(&dir) {
-        let request = gobuild::ModulesRequest {
+    let modcache = if needs_modules(&dir.join(&request.mod_root)) {
+        let download = gobuild::ModulesRequest {
             src: dir.to_string_lossy().into_owned(),
             go: file.go.clone(),
-            mod_root: String::new(),
+            mod_root: request.mod_root.clone(),
             env: options.env.clone(),
         };
         let cache = scratch.path().join("modcache");
-        gobuild::download_modules(&request, &cache, &scratch.path().join("download"))?;
+        gobuild::download_modules(&download, &cache, &scratch.path().join("download"))?;
         let name = format!(
             "{}-go-modules",
             godrv_plan::sanitize_store_name(&dir.file_name().unwrap_or_default().to_string_lossy())
@@ -445,10 +489,6 @@ fn build_outside_nix(
         modcache,
         input_hashes: BTreeMap::new(),
     };
-    let request = BuildRequest {
-        sub_packages,
-        ..BuildRequest::default()
-    };
     let inputs = PlanInputs {
         src_root: &dir,
         request: &request,
@@ -456,7 +496,7 @@ fn build_outside_nix(
         cc: toolchain.cc.as_ref(),
         modcache: toolchain.modcache.as_ref(),
         addressing,
-        name: None,
+        name: options.name.as_deref(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let top = register::register(

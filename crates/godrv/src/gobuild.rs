@@ -1,6 +1,6 @@
 //! Ask `go` for its build script: `go build -n` with an empty cache, in a controlled environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -269,6 +269,118 @@ fn list_packages(
             (import.to_string(), rel.trim_end_matches('/').to_string())
         })
         .collect())
+}
+
+/// Runs the C compiler probes go printed (and assumed failed) under `-n`: which optional flags
+/// the build's C compilers accept (see `godrv_plan::cc`).
+pub fn run_c_probes(
+    probes: &[godrv_plan::cc::Probe],
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut supported: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for probe in probes {
+        // go_command's environment (PATH with the C compiler, CGO_* from env), another program.
+        let go = go_command(start_dir, request, tools, scratch)?;
+        let mut cmd = Command::new(&probe.argv[0]);
+        cmd.args(&probe.argv[1..])
+            .current_dir(scratch)
+            .env_clear()
+            .envs(go.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let accepted = cmd
+            .status()
+            .with_context(|| {
+                format!(
+                    "running the C compiler probe `{}` (is the C compiler `{}` on PATH?)",
+                    probe.argv.join(" "),
+                    probe.compiler
+                )
+            })?
+            .success();
+        let flags = supported.entry(probe.compiler.clone()).or_default();
+        if accepted {
+            flags.insert(probe.flag.clone());
+        }
+    }
+    Ok(supported)
+}
+
+/// For each of `packages`, the directory `go build -trimpath` maps in C debug information and
+/// what it maps it to (`ccompile` in cmd/go/internal/work/exec.go), from `go list`.
+pub fn c_trim_dirs(
+    packages: &BTreeSet<String>,
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<BTreeMap<String, (String, String)>> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed {
+        import_path: String,
+        #[serde(default)]
+        dir: String,
+        #[serde(default)]
+        module: Option<ListedModule>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct ListedModule {
+        path: String,
+        #[serde(default)]
+        version: String,
+        #[serde(default)]
+        dir: String,
+    }
+    if packages.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut cmd = go_command(start_dir, request, tools, scratch)?;
+    let mut args = vec![
+        "list".to_string(),
+        "-json=ImportPath,Dir,Module".to_string(),
+    ];
+    if !request.tags.is_empty() {
+        args.push(format!("-tags={}", request.tags.join(",")));
+    }
+    args.extend(packages.iter().cloned());
+    let output = cmd
+        .args(&args)
+        .output()
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go {}` failed in {} ({}):\n{}",
+            args.join(" "),
+            start_dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let mut dirs = BTreeMap::new();
+    for listed in serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Listed>() {
+        let p = listed.context("reading the output of `go list -json`")?;
+        let (from, to) = match p.module {
+            None => (p.dir, p.import_path.clone()),
+            // Vendored: the whole vendor directory.
+            Some(m) if m.dir.is_empty() => (
+                p.dir
+                    .strip_suffix(&format!("/{}", p.import_path))
+                    .unwrap_or(&p.dir)
+                    .to_string(),
+                "vendor".to_string(),
+            ),
+            Some(m) if m.version.is_empty() => (m.dir, m.path),
+            Some(m) => (m.dir, format!("{}@{}", m.path, m.version)),
+        };
+        dirs.insert(p.import_path, (from, format!("/_/{to}")));
+    }
+    Ok(dirs)
 }
 
 /// The import paths of `packages` (import path, `./dir`) whose path and directory contain none of

@@ -1,0 +1,3 @@
+module godrv.test/refbuild
+
+go 1.19

@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# Reliability (issue 9): every example is byte-identical to plain `go build` in every mode, and the
+# three modes write the same derivations. Sourced by tests/e2e/run.
+
+# Prints the example lines of tests/e2e/example-requests.nix.
+example_requests() {
+	local attr rest
+	nix eval --raw --impure --expr "import $REPO/tests/e2e/example-requests.nix { repo = $REPO; }" 2>"$LOG.req" >"$LOG.requests" || {
+		tail -20 "$LOG.req" >&2
+		return 1
+	}
+	# GODRV_E2E_EXAMPLES="a b": only these examples (while debugging one).
+	while read -r attr rest; do
+		case " ${GODRV_E2E_EXAMPLES:-$attr} " in *" $attr "*) echo "$attr $rest" ;; esac
+	done <"$LOG.requests"
+}
+
+# The top .drv of an example in each mode: dyn (the planner's output), IFD (instantiated) and
+# `godrv build --dry-run` with the same request and name. All three must be the same file.
+test_same_derivations_all_modes() {
+	local attr name src request dyn ifd built failed=0
+	example_requests >"$SCRATCH/requests" || return 1
+	while read -r attr name src request; do
+		dyn=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$attr.planner" --arg useDynDrv true 2>"$LOG.d") || {
+			tail -20 "$LOG.d" >&2
+			return 1
+		}
+		ifd=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false 2>"$LOG.i") || {
+			tail -20 "$LOG.i" >&2
+			return 1
+		}
+		built=$("$GODRV" build --dry-run --request "$request" --name "$name" \
+			--env GOPROXY="file://$REPO/testdata/goproxy" "$src" 2>"$LOG.g") || {
+			tail -20 "$LOG.g" >&2
+			return 1
+		}
+		if [ "$dyn" != "$ifd" ] || [ "$ifd" != "$built" ]; then
+			echo "$attr: top .drv differs: dyn $dyn, IFD $ifd, godrv build $built" >&2
+			failed=1
+		fi
+	done <"$SCRATCH/requests"
+	return "$failed"
+}
+
+# Every example's binaries equal plain `go build -trimpath -buildvcs=false -ldflags=-buildid=`
+# (plus the example's own flags; tests/e2e/refbuild) byte for byte, in dyn, IFD and godrv build
+# mode; `go version -m` (the embedded build information) agrees too.
+test_identical_binaries_all_modes() {
+	local attr name src request ref out mode file failed=0
+	example_requests >"$SCRATCH/requests" || return 1
+	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS= PATH="$GOROOT/bin:/usr/bin" \
+		go build -o "$SCRATCH/refbuild" .) || return 1
+	while read -r attr name src request; do
+		ref=$SCRATCH/ref-$attr
+		GOROOT=$GOROOT "$SCRATCH/refbuild" -request "$request" -src "$src" -out "$ref" \
+			-goproxy "file://$REPO/testdata/goproxy" -scratch "$SCRATCH/refscratch" 2>"$LOG.ref" || {
+			tail -20 "$LOG.ref" >&2
+			return 1
+		}
+		for mode in dyn ifd godrv; do
+			case $mode in
+			dyn) out=$(build_attr true "examples.$attr") || return 1 ;;
+			ifd) out=$(build_attr false "examples.$attr") || return 1 ;;
+			godrv)
+				out=$("$GODRV" build --request "$request" --name "$name" \
+					--env GOPROXY="file://$REPO/testdata/goproxy" "$src" 2>"$LOG.g") || {
+					tail -20 "$LOG.g" >&2
+					return 1
+				}
+				;;
+			esac
+			(cd "$ref" && find . -type f) | sort >"$SCRATCH/ref.files"
+			(cd "$out" && find . -type f) | sort >"$SCRATCH/out.files"
+			cmp -s "$SCRATCH/ref.files" "$SCRATCH/out.files" || {
+				echo "$attr ($mode): files differ from go build's: $(tr '\n' ' ' <"$SCRATCH/out.files") vs $(tr '\n' ' ' <"$SCRATCH/ref.files")" >&2
+				failed=1
+				continue
+			}
+			while read -r file; do
+				cmp -s "$ref/$file" "$out/$file" || {
+					echo "$attr ($mode): $file differs from go build's" >&2
+					failed=1
+				}
+				case $file in ./bin/*_*/*) continue ;; esac # another platform: not the build info of this one
+				[ "$("$GOROOT/bin/go" version -m "$ref/$file" | tail -n +2)" = "$("$GOROOT/bin/go" version -m "$out/$file" | tail -n +2)" ] || {
+					echo "$attr ($mode): go version -m of $file differs" >&2
+					failed=1
+				}
+			done <"$SCRATCH/ref.files"
+		done
+	done <"$SCRATCH/requests"
+	return "$failed"
+}
