@@ -29,6 +29,7 @@ let
   args' = core.checkArgs "buildWithDynDrv" args;
   planner = core.planner "dyn" args';
 in
+assert core.checkNixVersion "buildWithDynDrv" builtins.nixVersion;
 if !(builtins ? outputOf) then
   throw "godrv.buildWithDynDrv needs Nix >= 2.33 with the experimental feature dynamic-derivations (builtins.outputOf is missing): add `experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix` to nix.conf, or use buildWithIFD."
 else

@@ -216,8 +216,16 @@ let
       outputHashAlgo = "sha256";
     };
 
+  # buildWithDynDrv needs this Nix (builtins.outputOf, `nix derivation add` with JSON format 4).
+  minimumNixVersion = "2.33";
+  # An error naming the version when `version` (the evaluating Nix's) is older; true otherwise.
+  checkNixVersion =
+    fn: version:
+    builtins.compareVersions version minimumNixVersion >= 0
+    || throw "godrv.${fn}: this Nix (${version}) is too old: dynamic derivations as godrv uses them need Nix >= ${minimumNixVersion} (nixpkgs: nixVersions.latest). Upgrade Nix, or use buildWithIFD, which works with any Nix that allows import from derivation.";
+
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs planner instantiate copyOf finish nameOf modules;
+  inherit checkArgs checkNixVersion planner instantiate copyOf finish nameOf modules;
 }

@@ -91,3 +91,54 @@ test_identical_binaries_all_modes() {
 	done <"$SCRATCH/requests"
 	return "$failed"
 }
+
+# A Nix older than 2.33 gets an evaluation error naming its version and the one needed (the check
+# is a function of the version string, so an old version can be tested with this Nix).
+test_fail_old_nix() {
+	local expr="(import $REPO/nix/core.nix { toolchain = (import $REPO/nix {}).toolchain; }).checkNixVersion \"buildWithDynDrv\""
+	if nix-instantiate --eval -E "$expr \"2.18.1\"" >/dev/null 2>"$LOG.old"; then
+		echo "Nix 2.18.1 was accepted" >&2
+		return 1
+	fi
+	grep -q 'this Nix (2.18.1) is too old: .*need Nix >= 2.33' "$LOG.old" || {
+		tail -5 "$LOG.old" >&2
+		return 1
+	}
+	[ "$(nix-instantiate --eval -E "$expr \"2.33.0\"" 2>&1)" = true ] &&
+		[ "$(nix-instantiate --eval -E "$expr builtins.nixVersion" 2>&1)" = true ] || {
+		echo "Nix 2.33.0 or this Nix ($(nix --version)) was refused" >&2
+		return 1
+	}
+}
+
+# Two different programs built at the same time share the standard library's derivations: both
+# succeed, and each std package is built once. A per-run -gcflags=all=-D=… (a local-import prefix,
+# which no std package uses) makes the std derivations new in a store that ran this test before.
+test_concurrent_programs_share_std() {
+	local nonce a b pa pb fail=0
+	nonce="$$-$(date +%s%N)"
+	for p in hello packages; do
+		echo "(import $REPO/nix {}).buildWithDynDrv { pname = \"conc-$p\"; version = \"1\"; src = $REPO/examples/$p;
+			env.CGO_ENABLED = \"0\"; GOFLAGS = \"-gcflags=all=-D=/godrv-concurrency-$nonce\"; }" >"$SCRATCH/conc-$p.nix"
+	done
+	nix-build --no-out-link "$SCRATCH/conc-hello.nix" >"$SCRATCH/conc-hello.out" 2>"$LOG.ca" &
+	pa=$!
+	nix-build --no-out-link "$SCRATCH/conc-packages.nix" >"$SCRATCH/conc-packages.out" 2>"$LOG.cb" &
+	pb=$!
+	wait "$pa" || { echo "hello failed:" >&2; tail -20 "$LOG.ca" >&2; fail=1; }
+	wait "$pb" || { echo "packages failed:" >&2; tail -20 "$LOG.cb" >&2; fail=1; }
+	[ "$fail" = 0 ] || return 1
+	a=$("$(cat "$SCRATCH/conc-hello.out")/bin/hello")
+	b=$("$(cat "$SCRATCH/conc-packages.out")/bin/packages")
+	[ "$a" = "Hello, godrv!" ] && [ "$b" = "Hello, godrv!" ] || {
+		echo "wrong output: hello: $a, packages: $b" >&2
+		return 1
+	}
+	# runtime is in both programs: one of the two builds built it, once.
+	local runtime
+	runtime=$(cat "$LOG.ca" "$LOG.cb" | grep -c "^building '/nix/store/[a-z0-9]*-go-runtime\.drv'" || true)
+	[ "$runtime" = 1 ] || {
+		echo "expected the runtime package to be built once by the two builds, built $runtime times" >&2
+		return 1
+	}
+}
