@@ -127,7 +127,7 @@ pub fn add_testmains(
         let compiles_it = action
             .steps
             .iter()
-            .any(|s| matches!(s, Step::Run(c) if c.argv.iter().any(|a| *a == path)));
+            .any(|s| matches!(s, Step::Run(c) if c.argv.contains(&path)));
         if !compiles_it {
             continue;
         }
