@@ -97,4 +97,35 @@ in
     src = ./cross;
     env = { CGO_ENABLED = "0"; GOOS = "windows"; GOARCH = "amd64"; };
   } { program = "windows_amd64/cross.exe"; startsWith = "MZ"; };
+  # Go tests (doCheck, the default): internal, external (package x_test), testdata/ and an
+  # Example, one run derivation per package; the result depends on the runs.
+  gotests = example {
+    pname = "gotests";
+    version = "0.1.0";
+    src = ./gotests;
+    checkFlags = [ "-v" ];
+  } { program = "gotests"; stdout = "hello, godrv\n"; };
+  # The test binaries only (`.testBinaries`, nothing run): words.test passes outside its directory.
+  gotests-test-binaries = {
+    drv = (build { pname = "gotests"; version = "0.1.0"; src = ./gotests; }).testBinaries;
+    check = { program = "words.test"; stdout = "PASS\n"; };
+  };
+  # A failing test: the build fails (buildFails: testExamples leaves it out, tests/e2e checks it);
+  # its test binary fails when run.
+  failingtest = example {
+    pname = "failingtest";
+    version = "0.1.0";
+    src = ./failingtest;
+  } { program = "failingtest"; } // { buildFails = true; };
+  failingtest-test-binaries = {
+    drv = (build { pname = "failingtest"; version = "0.1.0"; src = ./failingtest; }).testBinaries;
+    check = { program = "failingtest.test"; expectFailure = true; stdoutContains = "--- FAIL: TestAnswer"; };
+  };
+  # doCheck = false: the failing test is not run, the program builds.
+  failingtest-nocheck = example {
+    pname = "failingtest";
+    version = "0.1.0";
+    src = ./failingtest;
+    doCheck = false;
+  } (hello { program = "failingtest"; stdout = "Hello, godrv! 41\n"; });
 }

@@ -19,10 +19,14 @@
 #                  with "" and copy the hash Nix prints after `got:`)
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
-#   doCheck, checkFlags, proxyVendor   only false / [ ] / false; else an error (not implemented)
+#   doCheck        run the packages' Go tests, one derivation per package   default true
+#   checkFlags     flags for the test binaries, as for `go test` (e.g. [ "-run" "TestX" "-v" ])
+#   proxyVendor    only false; else an error (not implemented)
 #   buildInputs, nativeBuildInputs, overrideModAttrs   an error (not implemented; see nix/README.md)
 #
-# The result is a derivation whose output holds bin/<name> for each program.
+# The result is a derivation whose output holds bin/<name> for each program; with doCheck it
+# depends on the test runs. `.testBinaries` builds the test binaries (bin/<pkg>.test) without
+# running them.
 { core }:
 args:
 let
@@ -33,4 +37,14 @@ assert core.checkNixVersion "buildWithDynDrv" builtins.nixVersion;
 if !(builtins ? outputOf) then
   throw "godrv.buildWithDynDrv needs Nix >= 2.33 with the experimental feature dynamic-derivations (builtins.outputOf is missing): add `experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix` to nix.conf, or use buildWithIFD."
 else
-core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; goModules = core.modules args'; }
+core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // {
+  inherit planner;
+  goModules = core.modules args';
+  # The test binaries ($out/bin/<pkg>.test), built and not run (a planner of their own).
+  testBinaries =
+    let
+      name = "${core.nameOf args'}-test-binaries";
+      testPlanner = core.testPlanner "dyn" args';
+    in
+    core.copyOf (args' // { inherit name; }) (builtins.outputOf testPlanner.outPath "out") // { planner = testPlanner; };
+}

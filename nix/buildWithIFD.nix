@@ -11,4 +11,13 @@ let
   planner = core.planner "ifd" args';
   plan = builtins.fromJSON (builtins.readFile planner);
 in
-core.finish args' (core.instantiate args' plan) // { inherit planner plan; goModules = core.modules args'; }
+core.finish args' (core.instantiate args' plan) // {
+  inherit planner plan;
+  goModules = core.modules args';
+  # The test binaries ($out/bin/<pkg>.test), built and not run (a plan of their own).
+  testBinaries =
+    let
+      testPlanner = core.testPlanner "ifd" args';
+    in
+    core.instantiate args' (builtins.fromJSON (builtins.readFile testPlanner)) // { planner = testPlanner; };
+}

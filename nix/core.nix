@@ -9,8 +9,10 @@ let
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
     "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs"
     "contentAddressed" "passthru" "meta"
+    # Go tests: doCheck (default true) runs them, checkFlags are the test binaries' flags.
+    "doCheck" "checkFlags"
     # Accepted only with the value that means "off"; anything else is an error (not implemented).
-    "doCheck" "checkFlags" "proxyVendor"
+    "proxyVendor"
     # Always an error naming it (not implemented).
     "overrideModAttrs"
   ];
@@ -47,10 +49,8 @@ let
       notImplemented fn "`buildInputs`/`nativeBuildInputs` (`#cgo pkg-config:` needs the planner to run pkg-config and put its flags into the cgo actions, and cgo actions to get the inputs; C libraries from the build machine's /usr work without them)"
     else if args ? overrideModAttrs then
       notImplemented fn "`overrideModAttrs`"
-    else if args.doCheck or false then
-      notImplemented fn "`doCheck = true` (running the package's Go tests)"
-    else if (args.checkFlags or [ ]) != [ ] then
-      notImplemented fn "`checkFlags` (Go tests are not run; give `doCheck = false` or leave both out)"
+    else if !builtins.isBool (args.doCheck or true) then
+      throw "godrv.${fn}: `doCheck` must be true or false (got ${builtins.typeOf args.doCheck}); for test binaries without running them use the result's `.testBinaries`."
     else if args.proxyVendor or false then
       notImplemented fn "`proxyVendor = true` (the module cache from `vendorHash` is already a GOMODCACHE, not a vendor directory)"
     else if !(args ? src) then
@@ -105,14 +105,29 @@ let
 
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
-  # The planner: runs `go build -n`, parses, plans. mode = "dyn" | "ifd".
-  planner =
+  # What the planner does with the packages' tests: run them (doCheck, the default, as
+  # buildGoModule) or not; checkFlags are the test binaries' flags.
+  checkOf = args: {
+    mode = if args.doCheck or true then "run" else null;
+    flags = splitFlags (args.checkFlags or [ ]);
+  };
+
+  # The planner: runs `go build -n` (and `go test -c -n`), parses, plans. mode = "dyn" | "ifd".
+  planner = mode: args: plannerWith mode args { };
+
+  # The planner of the test binaries only (the result's `.testBinaries`).
+  testPlanner = mode: args: plannerWith mode args {
+    name = "${nameOf args}-test-binaries";
+    check = { mode = "binaries"; flags = [ ]; };
+  };
+
+  plannerWith =
     mode: args:
+    { name ? nameOf args, check ? checkOf args }:
     let
       modcache = modules args;
       config = {
-        inherit mode system;
-        name = nameOf args;
+        inherit mode system name check;
         addressing = addressing args;
         src = "${args.src}";
         go = inputRef go;
@@ -142,7 +157,7 @@ let
         common
         // {
           # The output is a .drv file: a text-hashed content-addressed output named *.drv.
-          name = "${nameOf args}.drv";
+          name = "${name}.drv";
           __contentAddressed = true;
           outputHashMode = "text";
           outputHashAlgo = "sha256";
@@ -151,7 +166,7 @@ let
         }
       )
     else
-      derivation (common // { name = "${nameOf args}-plan.json"; });
+      derivation (common // { name = "${name}-plan.json"; });
 
   # IFD: read the plan and call `derivation` with the same attributes godrv writes in dyn mode.
   instantiate =
@@ -227,5 +242,5 @@ let
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs checkNixVersion planner instantiate copyOf finish nameOf modules;
+  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules;
 }

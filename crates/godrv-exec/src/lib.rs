@@ -45,6 +45,15 @@ pub enum ExecError {
     },
     #[error("the action refers to {0}, which this derivation does not provide")]
     MissingToken(&'static str),
+    #[error("the test step of {package} has an empty argv (a bug in the plan)")]
+    EmptyTest { package: String },
+    #[error("{name}: the tests of {package} failed ({status}):\n{output}")]
+    TestFailed {
+        name: String,
+        package: String,
+        status: process::ExitStatus,
+        output: String,
+    },
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
@@ -156,7 +165,10 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
     for step in &env.spec.steps {
         run_step(env, &tokens, &path, step)?;
     }
-    fs::create_dir_all(&env.out).map_err(io_err("creating", &env.out))?;
+    // A test run's output is a file (the log); every other output is a directory.
+    if !env.out.exists() {
+        fs::create_dir_all(&env.out).map_err(io_err("creating", &env.out))?;
+    }
     let own = work.join(spec::OWN_DIR);
     for keep in &env.spec.keep {
         let root = env.outputs.get(&keep.output).unwrap_or(&env.out);
@@ -259,6 +271,12 @@ fn run_step(
             create_parent(&link)?;
             std::os::unix::fs::symlink(&target, &link).map_err(io_err("creating symlink", &link))
         }
+        ExecStep::Test {
+            package,
+            cwd,
+            argv,
+            log,
+        } => run_test(env, tokens, path, package, cwd, argv, log),
         ExecStep::Run {
             cwd,
             env: vars,
@@ -300,6 +318,58 @@ fn run_step(
             Ok(())
         }
     }
+}
+
+/// Runs a test binary with its output in `log` (a file), as `go test` runs it: in the package's
+/// directory, with `PWD` set to it.
+fn run_test(
+    env: &BuildEnv,
+    tokens: &Tokens,
+    path: &OsString,
+    package: &str,
+    cwd: &str,
+    argv: &[String],
+    log: &str,
+) -> Result<(), ExecError> {
+    let argv = argv
+        .iter()
+        .map(|a| tokens.expand(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (cwd, log) = (
+        PathBuf::from(tokens.expand(cwd)?),
+        PathBuf::from(tokens.expand(log)?),
+    );
+    create_parent(&log)?;
+    let file = fs::File::create(&log).map_err(io_err("creating", &log))?;
+    let stderr = file.try_clone().map_err(io_err("opening", &log))?;
+    let program = argv.first().ok_or_else(|| ExecError::EmptyTest {
+        package: package.to_string(),
+    })?;
+    let status = process::Command::new(program)
+        .args(&argv[1..])
+        .current_dir(&cwd)
+        .env("PATH", path)
+        .env("PWD", &cwd)
+        .stdin(process::Stdio::null())
+        .stdout(file)
+        .stderr(stderr)
+        .status()
+        .map_err(|source| ExecError::Spawn {
+            program: program.clone(),
+            cwd: cwd.clone(),
+            source,
+        })?;
+    let output = fs::read_to_string(&log).map_err(io_err("reading", &log))?;
+    if !status.success() {
+        return Err(ExecError::TestFailed {
+            name: env.name.clone(),
+            package: package.to_string(),
+            status,
+            output,
+        });
+    }
+    eprint!("{output}");
+    Ok(())
 }
 
 /// `go tool NAME …` runs `$GOROOT/pkg/tool/<os_arch>/NAME` directly.
@@ -518,5 +588,69 @@ mod tests {
             tokens.expand("$SRC/main.go"),
             Err(ExecError::MissingToken("$SRC"))
         ));
+    }
+}
+
+#[cfg(test)]
+mod test_runs {
+    use super::*;
+
+    fn env_for(tmp: &Path, script: &str) -> BuildEnv {
+        let dep = tmp.join("dep/bin");
+        fs::create_dir_all(&dep).unwrap();
+        let bin = dep.join("p.test");
+        fs::write(&bin, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        let src = tmp.join("src/pkg/testdata");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("input.txt"), "data\n").unwrap();
+        BuildEnv {
+            name: "go-test-example.com-p".into(),
+            spec: ActionSpec {
+                steps: vec![ExecStep::Test {
+                    package: "example.com/p".into(),
+                    cwd: "$SRC/pkg".into(),
+                    argv: vec!["$WORK/b002/bin/p.test".into(), "-test.v".into()],
+                    log: "$OUT".into(),
+                }],
+                deps: 1,
+                keep: vec![],
+            },
+            goroot: tmp.to_path_buf(),
+            out: tmp.join("out"),
+            outputs: BTreeMap::new(),
+            src: Some(tmp.join("src")),
+            modcache: None,
+            cc: None,
+            deps: vec![tmp.join("dep")],
+            scratch: tmp.join("build"),
+        }
+    }
+
+    #[test]
+    fn test_run_writes_the_log_as_output_and_runs_in_the_package_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = env_for(
+            tmp.path(),
+            "#!/bin/sh\necho \"args $*\"\nread -r line < testdata/input.txt\necho \"$line\"\necho to-stderr >&2\n",
+        );
+        run(&env).unwrap();
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("out")).unwrap(),
+            "args -test.v\ndata\nto-stderr\n"
+        );
+    }
+
+    #[test]
+    fn failing_test_names_the_package_and_shows_its_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = env_for(tmp.path(), "#!/bin/sh\necho '--- FAIL: TestX'\nexit 1\n");
+        let err = run(&env).unwrap_err().to_string();
+        assert!(
+            err.starts_with("go-test-example.com-p: the tests of example.com/p failed"),
+            "{err}"
+        );
+        assert!(err.contains("--- FAIL: TestX"), "{err}");
     }
 }

@@ -17,6 +17,7 @@
 //!   are never named by the script) plus the files it names elsewhere (embedded files).
 
 pub mod cc;
+pub mod gotest;
 pub mod rewrite;
 pub mod spec;
 
@@ -72,6 +73,8 @@ pub enum Role {
     Link,
     /// Gathers the binaries of several links into one output.
     Bundle,
+    /// Runs a test binary (see [`gotest`]).
+    Test,
     Other,
 }
 
@@ -169,6 +172,10 @@ pub enum PlanError {
     },
     #[error("action {action} runs a command with an empty argv")]
     EmptyCommand { action: ActionId },
+    #[error("action {action} compiles $WORK/{action}/_testmain.go, but go wrote no _testmain.go there (is the `go test -c -work` run from the same go, flags and packages as the `go test -c -n` script?)")]
+    MissingTestmain { action: ActionId },
+    #[error("the test script links a test binary of {package}, which is not among the packages whose tests were asked for")]
+    UnknownTestedPackage { package: String },
 }
 
 /// One part of a script action: the whole action, or its compile or link half.

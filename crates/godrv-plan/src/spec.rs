@@ -93,4 +93,13 @@ pub enum ExecStep {
     Touch { path: String },
     /// `ln -s TARGET LINK`.
     Symlink { target: String, link: String },
+    /// Run the tests of `package`: `argv` (a test binary and its flags) in `cwd`, standard output
+    /// and error written to the file `log` and to the build log. A non-zero exit fails the build
+    /// with the package named and its output shown.
+    Test {
+        package: String,
+        cwd: String,
+        argv: Vec<String>,
+        log: String,
+    },
 }

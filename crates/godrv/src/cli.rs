@@ -12,6 +12,8 @@ use godrv_nix::register::{self, NixCli, Store as _, Toolchain};
 use godrv_nix::{Addressing, IfdPlan, InputRef};
 use serde::{Deserialize, Serialize};
 
+use godrv_plan::gotest::{self, CheckMode};
+
 use crate::gobuild::{self, BuildRequest, GoTools};
 
 /// Build Go programs with Nix, one derivation per Go package.
@@ -312,6 +314,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     if let Some(subdir) = inputs.request.cross_bin_subdir() {
         plan.put_binaries_in(&subdir);
     }
+    if let Some(mode) = check_mode(inputs.request) {
+        plan = add_tests(plan, mode, inputs, &tools, &roots, options, scratch)?;
+    }
     if let Some(name) = inputs.name {
         let top = plan.top.clone();
         plan.actions
@@ -320,6 +325,59 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             .name = godrv_plan::sanitize_store_name(name);
     }
     Ok(IfdPlan::new(&plan, inputs.addressing))
+}
+
+/// What to do with the tests: `checkFlags`' mode, except that a cross build runs none (its test
+/// binaries are for another machine).
+fn check_mode(request: &BuildRequest) -> Option<CheckMode> {
+    match request.check.mode? {
+        CheckMode::Run if request.cross_bin_subdir().is_some() => None,
+        mode => Some(mode),
+    }
+}
+
+/// Plans the tests of the packages of `inputs` (`go test -c -n`) and merges them into `plan`.
+fn add_tests(
+    plan: godrv_plan::Plan,
+    mode: CheckMode,
+    inputs: &PlanInputs<'_>,
+    tools: &GoTools<'_>,
+    roots: &godrv_plan::Roots,
+    options: godrv_plan::PlanOptions,
+    scratch: &Path,
+) -> Result<godrv_plan::Plan> {
+    let Some(tests) = gobuild::test_script(
+        inputs.src_root,
+        inputs.request,
+        tools,
+        &scratch.join("gotest"),
+    )?
+    else {
+        return Ok(match mode {
+            // Nothing to run: the result is the build's.
+            CheckMode::Run => plan,
+            CheckMode::Binaries => bail!(
+                "no package of {} has test files (*_test.go): there are no test binaries to build",
+                inputs.src_root.join(&inputs.request.mod_root).display()
+            ),
+        });
+    };
+    let mut graph = godrv_script::parse_script(&tests.script.text, &tests.script.start_dir)
+        .with_context(|| {
+            format!(
+                "parsing the `go test -c -n` script of {}",
+                tests.script.start_dir.display()
+            )
+        })?;
+    gotest::add_testmains(&mut graph, &tests.testmains).context("adding the test mains")?;
+    let flags = gotest::test_binary_flags(&inputs.request.check.flags);
+    let mut test_plan = gotest::plan_tests(&graph, roots, options, &tests.packages, &flags)
+        .context("planning the tests")?;
+    test_plan.plan.add_tool_env(&inputs.request.tool_env());
+    if let Some(subdir) = inputs.request.cross_bin_subdir() {
+        test_plan.plan.put_binaries_in(&subdir);
+    }
+    Ok(gotest::with_tests(plan, test_plan, mode))
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {

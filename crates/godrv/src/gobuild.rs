@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use godrv_plan::gotest::TestedPackage;
+use godrv_script::ActionId;
 use serde::{Deserialize, Serialize};
 
 /// What to build, with buildGoModule's argument names (see `nix/README.md`).
@@ -44,6 +46,21 @@ pub struct BuildRequest {
     /// `buildInputs` until it does).
     #[serde(default)]
     pub pkg_config_path: Vec<String>,
+    /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
+    #[serde(default)]
+    pub check: CheckRequest,
+}
+
+/// What to do with the packages' tests.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckRequest {
+    /// `run` (`doCheck = true`), `binaries` (build the test binaries only), or null: no tests.
+    #[serde(default)]
+    pub mode: Option<godrv_plan::gotest::CheckMode>,
+    /// `checkFlags`: flags for the test binaries, as given to `go test` (`-run X`, `-v`).
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// Variables of `env` that go passes to its tools without printing them in `go build -n`.
@@ -123,26 +140,7 @@ pub fn build_script(
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
     let go = tools.goroot.join("bin/go");
-    let packages = if !request.sub_packages.is_empty() {
-        request
-            .sub_packages
-            .iter()
-            .map(|p| normalize_package(p))
-            .collect()
-    } else if !request.excluded_packages.is_empty() {
-        let listed = list_packages(&start_dir, request, tools, scratch)?;
-        let kept = exclude_packages(&listed, &request.excluded_packages);
-        if kept.is_empty() {
-            bail!(
-                "excludedPackages ({}) leaves no package of ./... to build in {}",
-                request.excluded_packages.join(", "),
-                start_dir.display()
-            );
-        }
-        kept
-    } else {
-        vec!["./...".to_string()]
-    };
+    let packages = package_args(&start_dir, request, tools, scratch)?;
     let mut cmd = go_command(&start_dir, request, tools, scratch)?;
     let mut args: Vec<String> = vec![
         "build".into(),
@@ -179,6 +177,223 @@ pub fn build_script(
         );
     }
     Ok(Script { text, start_dir })
+}
+
+/// The package arguments of `go build`/`go test`: `subPackages`, or `./...` without
+/// `excludedPackages`.
+fn package_args(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<Vec<String>> {
+    Ok(if !request.sub_packages.is_empty() {
+        request
+            .sub_packages
+            .iter()
+            .map(|p| normalize_package(p))
+            .collect()
+    } else if !request.excluded_packages.is_empty() {
+        let listed = list_packages(start_dir, request, tools, scratch)?;
+        let kept = exclude_packages(&listed, &request.excluded_packages);
+        if kept.is_empty() {
+            bail!(
+                "excludedPackages ({}) leaves no package of ./... to build in {}",
+                request.excluded_packages.join(", "),
+                start_dir.display()
+            );
+        }
+        kept
+    } else {
+        vec!["./...".to_string()]
+    })
+}
+
+/// `go list -json` output, the fields godrv asks for.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListedPackage {
+    import_path: String,
+    dir: PathBuf,
+    #[serde(default)]
+    test_go_files: Vec<String>,
+    #[serde(default)]
+    x_test_go_files: Vec<String>,
+}
+
+/// The test script and what goes with it.
+pub struct TestScript {
+    /// `go test -c -n` of every package with tests.
+    pub script: Script,
+    /// Those packages.
+    pub packages: Vec<TestedPackage>,
+    /// The `_testmain.go` go generated for each test main, by its `$WORK/bNNN` directory.
+    pub testmains: BTreeMap<ActionId, String>,
+}
+
+/// Runs `go test -c -n` for the packages of `request` that have test files (`None`: no package
+/// has any: nothing to test), and gets the `_testmain.go` files go generates for them.
+///
+/// `go test -n` never prints `_testmain.go`. go writes it while it sets up the actions, before it
+/// runs any tool; so `go test -c -work` with a `-toolexec` program that does not exist writes
+/// every `_testmain.go` into the kept work directory and stops at the first tool (in ~0.1 s,
+/// nothing compiled). The work directories are numbered as in the `-n` script (same go, flags and
+/// packages), which `godrv_plan::gotest::add_testmains` checks.
+pub fn test_script(
+    src_root: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<Option<TestScript>> {
+    let start_dir = src_root.join(&request.mod_root);
+    for dir in ["home", "gocache", "gopath", "testbin", "gotmp"] {
+        std::fs::create_dir_all(scratch.join(dir))
+            .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
+    }
+    let patterns = package_args(&start_dir, request, tools, scratch)?;
+    let mut list = vec![
+        "list".to_string(),
+        "-json=ImportPath,Dir,TestGoFiles,XTestGoFiles".to_string(),
+    ];
+    if !request.tags.is_empty() {
+        list.push(format!("-tags={}", request.tags.join(",")));
+    }
+    list.extend(patterns.iter().cloned());
+    let output = run_go(&start_dir, request, tools, scratch, &list)?;
+    let listed = serde_json::Deserializer::from_slice(&output)
+        .into_iter::<ListedPackage>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .context("reading the output of `go list -json`")?;
+    let mut packages = Vec::new();
+    for p in listed {
+        if p.test_go_files.is_empty() && p.x_test_go_files.is_empty() {
+            continue;
+        }
+        let dir = p.dir.strip_prefix(src_root).with_context(|| {
+            format!(
+                "package {} is in {}, outside the source tree {}",
+                p.import_path,
+                p.dir.display(),
+                src_root.display()
+            )
+        })?;
+        packages.push(TestedPackage {
+            import_path: p.import_path,
+            dir: dir.to_string_lossy().into_owned(),
+        });
+    }
+    if packages.is_empty() {
+        return Ok(None);
+    }
+    let mut flags = vec![
+        "-c".to_string(),
+        "-vet=off".to_string(),
+        "-trimpath".to_string(),
+        "-buildvcs=false".to_string(),
+        "-o".to_string(),
+        format!("{}/", scratch.join("testbin").display()),
+    ];
+    if !request.tags.is_empty() {
+        flags.push(format!("-tags={}", request.tags.join(",")));
+    }
+    if !request.ldflags.is_empty() {
+        flags.push(format!("-ldflags={}", request.ldflags.join(" ")));
+    }
+    flags.extend(request.go_flags.iter().cloned());
+    let names: Vec<String> = packages.iter().map(|p| p.import_path.clone()).collect();
+
+    let mut args = vec!["test".to_string(), "-n".to_string()];
+    args.extend(flags.iter().cloned());
+    args.extend(names.iter().cloned());
+    let mut cmd = go_command(&start_dir, request, tools, scratch)?;
+    let output = cmd
+        .args(&args)
+        .output()
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    let text = String::from_utf8(output.stderr).context("go test -n printed non-UTF-8 text")?;
+    if !output.status.success() {
+        bail!(
+            "`go {}` failed in {} ({}):\n{}",
+            args.join(" "),
+            start_dir.display(),
+            output.status,
+            text.trim_end()
+        );
+    }
+
+    let gotmp = scratch.join("gotmp");
+    let mut args = vec!["test".to_string(), "-work".to_string()];
+    args.extend(flags);
+    args.push(format!(
+        "-toolexec={}",
+        scratch.join("no-such-tool").display()
+    ));
+    args.extend(names);
+    let mut cmd = go_command(&start_dir, request, tools, scratch)?;
+    let output = cmd
+        .env("GOTMPDIR", &gotmp)
+        .args(&args)
+        .output()
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let work = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("WORK="))
+        .map(PathBuf::from)
+        .with_context(|| {
+            format!(
+                "`go {}` in {} did not print its work directory (WORK=…), so godrv has no _testmain.go ({}):\n{}",
+                args.join(" "),
+                start_dir.display(),
+                output.status,
+                stderr.trim_end()
+            )
+        })?;
+    let mut testmains = BTreeMap::new();
+    for entry in std::fs::read_dir(&work).with_context(|| format!("reading {}", work.display()))? {
+        let dir = entry
+            .with_context(|| format!("reading {}", work.display()))?
+            .path();
+        let file = dir.join("_testmain.go");
+        let id = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<ActionId>().ok());
+        if let (Some(id), true) = (id, file.is_file()) {
+            let contents = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            testmains.insert(id, contents);
+        }
+    }
+    Ok(Some(TestScript {
+        script: Script { text, start_dir },
+        packages,
+        testmains,
+    }))
+}
+
+/// Runs go with `args`; its standard output, or an error with its standard error.
+fn run_go(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+    args: &[String],
+) -> Result<Vec<u8>> {
+    let output = go_command(start_dir, request, tools, scratch)?
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go {}` failed in {} ({}):\n{}",
+            args.join(" "),
+            start_dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    Ok(output.stdout)
 }
 
 /// `go` with the planner's environment, started in `start_dir`.

@@ -1,0 +1,4 @@
+// Package words: an internal test; greet (external test) imports it.
+package words
+
+func Hello() string { return "hello" }

@@ -1,0 +1,9 @@
+package words
+
+import "testing"
+
+func TestHello(t *testing.T) {
+	if Hello() != "hello" {
+		t.Fatal(Hello())
+	}
+}

@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# Go tests (issue 7): sourced by tests/e2e/run, which provides $REPO, $SCRATCH, $LOG and the
+# helpers expect_failure and log_says.
+
+# A failing test fails the build in both modes; the error names the package and shows its output.
+test_gotests_failing_build() {
+	local b
+	for b in buildWithDynDrv buildWithIFD; do
+		expect_failure "$b" "$REPO/examples/failingtest" &&
+			log_says "go-test-example.com-failingtest: the tests of example.com/failingtest failed (exit status: 1)" \
+				"--- FAIL: TestAnswer" "main_test.go:7: answer() = 41, want 42" || return 1
+	done
+}
+
+# The names of the test runs a nix-build log says it built, sorted, space-separated.
+test_runs_built() { # log
+	grep "^building '/nix/store/.*-go-test-.*\.drv'" "$1" | sed "s/^building '\/nix\/store\/[a-z0-9]*-go-test-//; s/\.drv'.*//" |
+		sort | tr '\n' ' '
+}
+
+# Editing one package re-runs only the tests of the packages whose test binaries changed:
+#  1. calc's double (used by calc's tests only) → calc's tests only;
+#  2. words' Hello (greet calls it) → words' and greet's (greet's test binary links words);
+#  3. a function of words nobody calls → words' tests only: the linker drops it from greet's test
+#     binary, which comes out the same (content addressing: greet's run is not repeated).
+# A per-run nonce keeps every state new in a store that ran this test before.
+test_gotests_rerun_only_changed() {
+	local b src nonce expr step
+	for b in buildWithDynDrv buildWithIFD; do
+		# Per builder too: both give the same derivations, so the second would find the first's runs.
+		nonce="$(($(date +%s) % 100000000))$$${#b}"
+		src=$SCRATCH/gotests-$b
+		cp -r examples/gotests "$src"
+		sed -i "s/func double(n int) int { return 2 \* n }/func double(n int) int { sink = ${nonce}0; return 2 * n }/" "$src/calc/calc.go"
+		sed -i "s/func Hello() string { return \"hello\" }/func Hello() string { sink = ${nonce}0; return \"hello\" }/" "$src/words/words.go"
+		printf '\nvar sink int64\n' >>"$src/calc/calc.go"
+		printf '\nvar sink int64\n\nfunc Unused() int64 { sink = %s0; return sink }\n' "$nonce" >>"$src/words/words.go"
+		expr="(import $REPO/nix {}).$b { pname = \"gotests-inc\"; version = \"1\"; src = $src; }"
+		for step in 0 1 2 3; do
+			case $step in
+			1) sed -i "s/sink = ${nonce}0; return 2/sink = ${nonce}1; return 2/" "$src/calc/calc.go" ;;
+			2) sed -i "s/sink = ${nonce}0; return \"hello\"/sink = ${nonce}2; return \"hello\"/" "$src/words/words.go" ;;
+			3) sed -i "s/sink = ${nonce}0; return sink/sink = ${nonce}3; return sink/" "$src/words/words.go" ;;
+			esac
+			nix-build --no-out-link -E "$expr" >/dev/null 2>"$LOG.$step" || {
+				tail -20 "$LOG.$step" >&2
+				return 1
+			}
+		done
+		check_runs "$b" "first build" 0 "example.com-gotests-calc example.com-gotests-greet example.com-gotests-words " &&
+			check_runs "$b" "editing calc" 1 "example.com-gotests-calc " &&
+			check_runs "$b" "editing words.Hello" 2 "example.com-gotests-greet example.com-gotests-words " &&
+			check_runs "$b" "editing an unused function of words" 3 "example.com-gotests-words " || return 1
+	done
+}
+
+check_runs() { # builder what step expected
+	local runs
+	runs=$(test_runs_built "$LOG.$3")
+	[ "$runs" = "$4" ] || {
+		echo "$1: $2 ran the tests of: '$runs', expected '$4'" >&2
+		return 1
+	}
+}
+
+# The _testmain.go godrv compiles is go's: byte for byte the one a real `go test -work` keeps, for
+# every package of examples/gotests with tests (taken from the IFD plan's test main compile).
+test_gotests_testmain_matches_go() {
+	local plan work pkg ours theirs
+	plan=$(nix-build --no-out-link "$REPO/default.nix" -A examples.gotests.planner --arg useDynDrv false 2>"$LOG.p") || {
+		tail -20 "$LOG.p" >&2
+		return 1
+	}
+	cp -r examples/gotests "$SCRATCH/tm"
+	work=$(cd "$SCRATCH/tm" && env PATH="$GOROOT/bin:/usr/bin" GOROOT="$GOROOT" GOCACHE="$SCRATCH/gocache" \
+		GOTOOLCHAIN=local GOFLAGS='' GOPROXY=off go test -work -vet=off -trimpath -count=1 ./calc ./greet ./words 2>&1 |
+		sed -n 's/^WORK=//p')
+	for pkg in calc greet words; do
+		theirs=$(grep -l "testdeps.ImportPath = \"example.com/gotests/$pkg\"" "$work"/b*/_testmain.go) || {
+			echo "go test -work kept no _testmain.go for $pkg in $work" >&2
+			return 1
+		}
+		# The write-file step of the package's test main compile, in the plan (JSON in godrvAction).
+		ours=$(nix eval --raw --impure --expr "
+			let
+			  plan = builtins.fromJSON (builtins.readFile $plan);
+			  main = builtins.head (builtins.filter (a: a.name == \"go-example.com-gotests-$pkg.test\") (builtins.attrValues plan.actions));
+			  steps = (builtins.fromJSON main.env.godrvAction).steps;
+			  write = builtins.filter (s: s.op == \"write-file\" && builtins.match \".*/_testmain.go\" s.path != null) steps;
+			in (builtins.head write).contents" 2>"$LOG.t") || {
+			tail -5 "$LOG.t" >&2
+			return 1
+		}
+		[ "$ours" = "$(cat "$theirs")" ] || {
+			echo "$pkg: the planned _testmain.go differs from go's ($theirs):" >&2
+			diff <(echo "$ours") "$theirs" >&2
+			return 1
+		}
+	done
+	rm -rf "$work"
+}
+
+# testExamples (both modes) covers gotests, gotests-test-binaries, failingtest-test-binaries and
+# failingtest-nocheck; here: each failing-test example is really left out and the rest is in.
+test_gotests_in_test_examples() {
+	local names
+	names=$(nix-instantiate --eval --strict --json --read-write-mode "$REPO/default.nix" -A testExamples.godrvChecks 2>"$LOG.e") || {
+		tail -5 "$LOG.e" >&2
+		return 1
+	}
+	case $names in *'\"name\":\"failingtest\"'*)
+		echo "testExamples has failingtest, whose build fails" >&2
+		return 1
+		;;
+	esac
+	for n in gotests gotests-test-binaries failingtest-test-binaries failingtest-nocheck; do
+		case $names in *"\\\"name\\\":\\\"$n\\\""*) ;; *)
+			echo "testExamples lacks $n" >&2
+			return 1
+			;;
+		esac
+	done
+}
