@@ -1,17 +1,23 @@
 # One line per example for tests/e2e/tests/reliability.sh:
-#   <attr> <top derivation name> <src store path> <request JSON>
-# where the request is the planner's (godrvPlanConfig without the toolchain, source and mode),
-# what `godrv build --request` takes.
+#   <attr> <kind> <top derivation name> <src store path> <request JSON>
+# where kind is `program` (a program to compare with go build), `test-binaries` (the example is
+# the test binaries) or `fails` (its build must fail: a failing Go test), and the request is the
+# planner's (godrvPlanConfig without the toolchain, source and mode): what `godrv build --request`
+# takes.
 { repo }:
 let
-  examples = (import (repo + "/default.nix") { useDynDrv = true; }).examples;
+  examples = import (repo + "/examples") { build = (import (repo + "/nix") { }).buildWithDynDrv; };
   # Planner configuration fields that are not part of the request.
   notRequest = [ "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix" ];
   line =
-    attr: drv:
+    attr: e:
     let
-      config = builtins.fromJSON (builtins.unsafeDiscardStringContext drv.planner.godrvPlanConfig);
+      config = builtins.fromJSON (builtins.unsafeDiscardStringContext e.drv.planner.godrvPlanConfig);
+      kind =
+        if e.buildFails or false then "fails"
+        else if (config.check.mode or null) == "binaries" then "test-binaries"
+        else "program";
     in
-    "${attr} ${config.name} ${config.src} ${builtins.toJSON (removeAttrs config notRequest)}";
+    "${attr} ${kind} ${config.name} ${config.src} ${builtins.toJSON (removeAttrs config notRequest)}";
 in
 builtins.concatStringsSep "\n" (builtins.attrValues (builtins.mapAttrs line examples)) + "\n"
