@@ -12,8 +12,8 @@
 let
   godrv = import ./nix { inherit pkgs toolchain; };
   build = if useDynDrv then godrv.buildWithDynDrv else godrv.buildWithIFD;
-  examples = import ./examples { inherit build; };
   inherit (godrv.toolchain) system;
+  examples = import ./examples { inherit build system; };
 in
 {
   inherit (godrv) buildWithDynDrv buildWithIFD toolchain;

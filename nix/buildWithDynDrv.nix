@@ -20,7 +20,10 @@
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
 #   doCheck, checkFlags, proxyVendor   only false / [ ] / false; else an error (not implemented)
-#   buildInputs, nativeBuildInputs, overrideModAttrs   an error (not implemented; see nix/README.md)
+#   buildInputs, nativeBuildInputs   C libraries and tools for cgo: pkg-config runs at plan time
+#                  with their PKG_CONFIG_PATH and PATH; the cgo/C/link derivations of your packages
+#                  get them (with their dev and bin outputs) as inputs
+#   overrideModAttrs   an error (not implemented; see nix/README.md)
 #
 # The result is a derivation whose output holds bin/<name> for each program.
 { core }:

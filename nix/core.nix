@@ -23,6 +23,13 @@ let
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
   getDev = x: if builtins.isAttrs x && x ? dev then x.dev else x;
   inputsOf = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
+  # What the derivations of cgo packages and links get as their `buildInputs` attribute: every
+  # input with its `dev` and `bin` outputs (headers and .pc files are often in `dev`), each once.
+  cInputs =
+    args:
+    builtins.foldl' (acc: x: if builtins.any (y: "${y}" == "${x}") acc then acc else acc ++ [ x ]) [ ] (
+      builtins.concatMap (x: [ x (getDev x) (getBin x) ]) (inputsOf args)
+    );
 
   # A store path godrv's generated derivations depend on, with the derivation output producing it.
   inputRef =
@@ -43,8 +50,6 @@ let
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
-    else if inputsOf args != [ ] then
-      notImplemented fn "`buildInputs`/`nativeBuildInputs` (`#cgo pkg-config:` needs the planner to run pkg-config and put its flags into the cgo actions, and cgo actions to get the inputs; C libraries from the build machine's /usr work without them)"
     else if args ? overrideModAttrs then
       notImplemented fn "`overrideModAttrs`"
     else if args.doCheck or false then
@@ -119,6 +124,7 @@ let
         godrv = inputRef godrv;
         cc = inputRef cc;
         modcache = inputRef modcache;
+        inputs = map inputRef (cInputs args);
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
@@ -159,6 +165,7 @@ let
     let
       src = args.src;
       modcache = modules args;
+      inputs = cInputs args;
       srcPrefix = "${toString src}/";
       prefixLen = builtins.stringLength srcPrefix;
       relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
@@ -190,6 +197,7 @@ let
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
           // (if a.modcache then { inherit modcache; } else { })
+          // (if (a.inputs or false) && inputs != [ ] then { buildInputs = inputs; } else { })
           // (if ca then { __contentAddressed = true; } else { })
         );
     in

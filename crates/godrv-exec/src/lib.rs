@@ -7,7 +7,8 @@
 //!
 //! The environment it reads ([`BuildEnv::from_env`]): `godrvAction`, `goroot`, `out`, and when the
 //! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
-//! cgo and external linking), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
+//! cgo and external linking), `buildInputs` (the user's C inputs, space-separated; their `bin`
+//! directories go on `PATH` after the C compiler's and Go's), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -67,6 +68,8 @@ pub struct BuildEnv {
     pub src: Option<PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
+    /// The user's C inputs (`buildInputs` attribute).
+    pub inputs: Vec<PathBuf>,
     pub deps: Vec<PathBuf>,
     pub scratch: PathBuf,
 }
@@ -98,6 +101,11 @@ impl BuildEnv {
             src: get("src"),
             modcache: get("modcache"),
             cc: get("cc"),
+            inputs: std::env::var("buildInputs")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(PathBuf::from)
+                .collect(),
             deps,
             scratch,
         })
@@ -179,6 +187,7 @@ fn path(env: &BuildEnv) -> OsString {
         dirs.push(cc.join("bin"));
     }
     dirs.push(env.goroot.join("bin"));
+    dirs.extend(env.inputs.iter().map(|p| p.join("bin")));
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
@@ -427,6 +436,7 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![dep.clone()],
             scratch: tmp.path().join("build"),
         };
@@ -466,6 +476,7 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![dep],
             scratch: tmp.path().join("build"),
         };
@@ -494,6 +505,7 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![],
             scratch: tmp.path().to_path_buf(),
         };

@@ -83,6 +83,11 @@ pub struct Template {
     pub cc: bool,
     /// Gets the module cache as the `modcache` attribute.
     pub modcache: bool,
+    /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
+    /// attribute (their store paths, space-separated), when there are any: the cgo and C
+    /// compiles of the user's packages and the links, which may read their headers and libraries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inputs: bool,
 }
 
 /// How per-action derivations are addressed.
@@ -135,14 +140,18 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         spec::ExecStep::Run { argv, .. } => argv.iter().any(|a| a.ends_with("/cgo") || a == "cgo"),
         _ => false,
     });
+    let cc = uses_c || action.role == Role::Link;
+    // Standard-library packages never read the user's C libraries: they stay shared.
+    let user_code = !action.sources.is_empty() || action.uses_modcache;
     Template {
         name: action.name.clone(),
         env,
         deps,
         outputs: action.outputs.clone(),
         src,
-        cc: uses_c || action.role == Role::Link,
+        cc,
         modcache: action.uses_modcache,
+        inputs: cc && (user_code || action.role == Role::Link),
     }
 }
 

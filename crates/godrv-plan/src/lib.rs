@@ -16,6 +16,7 @@
 //! - A package's source set is every regular file of the directories its sources are in (C headers
 //!   are never named by the script) plus the files it names elsewhere (embedded files).
 
+pub mod pkgconfig;
 pub mod rewrite;
 pub mod spec;
 

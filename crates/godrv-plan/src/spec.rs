@@ -1,7 +1,8 @@
 //! The action spec: what `godrv exec` replays inside one derivation.
 //!
 //! A spec is *closed and canonical*: it names no action id of the original script, no store path
-//! and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
+//! (except those of the user's C inputs in flags from `pkg-config`, see [`crate::pkgconfig`]; the
+//! derivation has those inputs as its `buildInputs`) and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
 //!
 //! | token | meaning |
 //! |---|---|

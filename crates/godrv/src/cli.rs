@@ -134,6 +134,10 @@ pub struct PlanConfig {
     pub cc: Option<InputRef>,
     #[serde(default)]
     pub modcache: Option<InputRef>,
+    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`): given to the cgo, C compile and
+    /// link derivations of the user's packages (see `Template::inputs`).
+    #[serde(default)]
+    pub inputs: Vec<InputRef>,
     /// The `nix` program (dyn mode).
     #[serde(default)]
     pub nix: Option<String>,
@@ -250,12 +254,33 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     };
     let script =
         gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
-    let graph = godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
-        format!(
-            "parsing the `go build -n` script of {}",
-            script.start_dir.display()
-        )
-    })?;
+    let mut graph =
+        godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
+            format!(
+                "parsing the `go build -n` script of {}",
+                script.start_dir.display()
+            )
+        })?;
+    // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
+    let mut pkg_config = BTreeMap::new();
+    for query in godrv_plan::pkgconfig::queries(&graph) {
+        let run = |argv: &[String]| {
+            gobuild::pkg_config(
+                inputs.request,
+                &tools,
+                &scratch.join("go"),
+                &query.cwd,
+                argv,
+            )
+        };
+        let flags = godrv_plan::pkgconfig::Flags {
+            cflags: run(&query.cflags)?,
+            libs: run(&query.libs)?,
+        };
+        pkg_config.insert(query.action, flags);
+    }
+    godrv_plan::pkgconfig::apply(&mut graph, &pkg_config)
+        .context("putting pkg-config's flags into the cgo commands")?;
     let roots = godrv_plan::Roots {
         src_root: inputs.src_root.to_path_buf(),
         goroot: PathBuf::from(&inputs.go.path),
@@ -309,12 +334,14 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 go: config.go.clone(),
                 cc: config.cc.clone(),
                 modcache: config.modcache.clone(),
+                inputs: config.inputs.clone(),
                 input_hashes: external_input_hashes(
                     Path::new(nix),
                     [&config.go, &config.godrv]
                         .into_iter()
                         .chain(config.cc.as_ref())
-                        .chain(config.modcache.as_ref()),
+                        .chain(config.modcache.as_ref())
+                        .chain(&config.inputs),
                 )?,
             };
             let mut store = NixCli {
@@ -443,6 +470,7 @@ fn build_outside_nix(
         go: input(&file.go),
         cc: file.cc.as_deref().map(input),
         modcache,
+        inputs: Vec::new(),
         input_hashes: BTreeMap::new(),
     };
     let request = BuildRequest {

@@ -38,10 +38,9 @@ pub struct BuildRequest {
     /// `nativeBuildInputs` and `buildInputs`, e.g. `pkg-config`).
     #[serde(default)]
     pub path: Vec<String>,
-    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). Not enough
-    /// yet: `go build -n` prints `pkg-config` as steps instead of running it, so the planner would
-    /// have to run it and put the flags into the cgo and C compiler steps (nix/ refuses
-    /// `buildInputs` until it does).
+    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). `go build -n`
+    /// prints its `pkg-config` queries instead of running them: the planner runs them
+    /// ([`pkg_config`]) and puts the flags into the commands (`godrv_plan::pkgconfig`).
     #[serde(default)]
     pub pkg_config_path: Vec<String>,
 }
@@ -225,6 +224,64 @@ fn go_command(
         cmd.env("GOMODCACHE", modcache);
     }
     Ok(cmd)
+}
+
+/// Runs one of the pkg-config queries `go build -n` printed (`pkg-config --cflags -- zlib`) in the
+/// package directory `cwd`, with the planner's environment (`PATH` with the inputs' `bin`,
+/// `PKG_CONFIG_PATH` from the inputs, `env`), and splits its output into words as go does.
+pub fn pkg_config(
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+    cwd: &Path,
+    argv: &[String],
+) -> Result<Vec<String>> {
+    // go's environment for the planner; only its variables are used.
+    let env = go_command(cwd, request, tools, scratch)?;
+    let path = env
+        .get_envs()
+        .find(|(name, _)| *name == "PATH")
+        .and_then(|(_, path)| path);
+    // Resolved on the planner's PATH (Command would look it up on godrv's own).
+    let program = find_program(&argv[0], path).with_context(|| {
+        format!(
+            "`{}` (for `#cgo pkg-config:` in {}) is not on PATH; help: add pkg-config to nativeBuildInputs",
+            argv[0],
+            cwd.display()
+        )
+    })?;
+    let mut run = Command::new(&program);
+    run.args(&argv[1..]).current_dir(cwd).env_clear();
+    for (name, value) in env.get_envs() {
+        if let Some(value) = value {
+            run.env(name, value);
+        }
+    }
+    let output = run
+        .output()
+        .with_context(|| format!("running {}", program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed in {} ({}) for `#cgo pkg-config:`:\n{}\nhelp: add the library (with its .pc file in lib/pkgconfig or share/pkgconfig) to buildInputs",
+            argv.join(" "),
+            cwd.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let text = String::from_utf8(output.stdout).context("pkg-config printed non-UTF-8 text")?;
+    godrv_plan::pkgconfig::split_output(&text)
+        .with_context(|| format!("reading the output of `{}`", argv.join(" ")))
+}
+
+/// `program` itself if it has a slash, else the first `dir/program` of `path` that is a file.
+fn find_program(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// `go list` of `./...`: each package's import path and directory relative to `start_dir`.
