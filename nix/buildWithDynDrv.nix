@@ -19,11 +19,17 @@
 #                  with "" and copy the hash Nix prints after `got:`)
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
-#   doCheck, checkFlags, proxyVendor   only false / [ ] / false; else an error (not implemented)
+#   doCheck, checkFlags   only false / [ ]; else an error (not implemented)
+#   proxyVendor    accepted, no effect: the module derivation is always a module cache (go mod
+#                  download), what proxyVendor = true means for buildGoModule
+#   allowGoReference  false: -trimpath, and a link whose output names GOROOT fails   default false
+#                  true: no -trimpath, references to Go allowed
 #   buildInputs, nativeBuildInputs   C libraries and tools for cgo: pkg-config runs at plan time
 #                  with their PKG_CONFIG_PATH and PATH; the cgo/C/link derivations of your packages
 #                  get them (with their dev and bin outputs) as inputs
-#   overrideModAttrs   an error (not implemented; see nix/README.md)
+#   overrideModAttrs  changes the module derivation: old: { … } (or final: prev: { … }, or a set)
+#                  over { name; env; modRoot; impureEnvVars; } — env is go's environment for
+#                  go mod download, impureEnvVars are passed on to go
 #
 # The result is a derivation whose output holds bin/<name> for each program.
 { core }:

@@ -7,12 +7,13 @@ let
   # The arguments the builders accept (buildGoModule's names). Anything else is an error.
   knownArgs = [
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
-    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs"
-    "contentAddressed" "passthru" "meta"
+    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs" "allowGoReference"
+    "contentAddressed" "passthru" "meta" "overrideModAttrs"
+    # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
+    # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
+    "proxyVendor"
     # Accepted only with the value that means "off"; anything else is an error (not implemented).
-    "doCheck" "checkFlags" "proxyVendor"
-    # Always an error naming it (not implemented).
-    "overrideModAttrs"
+    "doCheck" "checkFlags"
   ];
 
   # buildGoModule arguments godrv does not implement yet: an error that says so, never ignored.
@@ -50,14 +51,12 @@ let
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
-    else if args ? overrideModAttrs then
-      notImplemented fn "`overrideModAttrs`"
+    else if args ? overrideModAttrs && !(builtins.isFunction args.overrideModAttrs || builtins.isAttrs args.overrideModAttrs) then
+      throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if args.doCheck or false then
       notImplemented fn "`doCheck = true` (running the package's Go tests)"
     else if (args.checkFlags or [ ]) != [ ] then
       notImplemented fn "`checkFlags` (Go tests are not run; give `doCheck = false` or leave both out)"
-    else if args.proxyVendor or false then
-      notImplemented fn "`proxyVendor = true` (the module cache from `vendorHash` is already a GOMODCACHE, not a vendor directory)"
     else if !(args ? src) then
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
@@ -78,35 +77,53 @@ let
 
   userEnv = args: builtins.mapAttrs (_: toString) ((args.env or { }) // (if args ? GOFLAGS then { GOFLAGS = toString args.GOFLAGS; } else { }));
 
+  # overrideModAttrs as buildGoModule takes it (lib.toExtension): `old: { … }`,
+  # `final: prev: { … }` (final is the result before this override: no fixed point) or a set.
+  applyOverride =
+    f: attrs:
+    let
+      r = if builtins.isFunction f then f attrs else f;
+    in
+    attrs // (if builtins.isFunction r then r attrs else r);
+
   # The module cache: a fixed-output derivation (hash `vendorHash`) whose builder, `godrv modules`,
   # runs `go mod download` with GOMODCACHE=$out and keeps only module sources and go.mod files.
-  # null when vendorHash is null (no third-party modules).
+  # null when vendorHash is null (no third-party modules). `overrideModAttrs` changes the
+  # attributes below before `derivation` is called: `env` (go's environment, an attribute set)
+  # and `modRoot` go into godrvModulesConfig; every other one is a derivation attribute
+  # (`impureEnvVars` are also passed on to go).
   modules =
     args:
     if (args.vendorHash or null) == null then
       null
     else
-      derivation {
-        name = "${nameOf args}-go-modules";
+      let
+        attrs = applyOverride (args.overrideModAttrs or { }) {
+          name = "${nameOf args}-go-modules";
+          env = userEnv args;
+          modRoot = args.modRoot or "";
+          # Proxies of the calling environment reach a fixed-output derivation.
+          impureEnvVars = [
+            "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+            "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+          ];
+        };
+      in
+      derivation (removeAttrs attrs [ "env" "modRoot" ] // {
         inherit system;
         builder = "${godrv}/bin/godrv";
         args = [ "modules" ];
         godrvModulesConfig = builtins.toJSON {
           src = "${args.src}";
           go = "${go}";
-          modRoot = args.modRoot or "";
-          env = userEnv args;
+          modRoot = attrs.modRoot;
+          env = builtins.mapAttrs (_: toString) attrs.env;
         };
         outputHashMode = "recursive";
         outputHashAlgo = "sha256";
         # "" (or lib.fakeHash) makes Nix fail and print the right hash after `got:`.
         outputHash = if args.vendorHash == "" then "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" else args.vendorHash;
-        # Proxies of the calling environment reach a fixed-output derivation.
-        impureEnvVars = [
-          "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
-          "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
-        ];
-      };
+      });
 
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
@@ -133,6 +150,7 @@ let
         pkgConfigPath = builtins.concatMap (x: [ "${getDev x}/lib/pkgconfig" "${getDev x}/share/pkgconfig" ]) (inputsOf args);
         ldflags = splitFlags (args.ldflags or [ ]);
         tags = args.tags or [ ];
+        allowGoReference = args.allowGoReference or false;
         goFlags = [ ];
         env = removeAttrs (userEnv args) downloadEnv;
       };

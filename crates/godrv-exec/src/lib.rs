@@ -46,6 +46,12 @@ pub enum ExecError {
     },
     #[error("the action refers to {0}, which this derivation does not provide")]
     MissingToken(&'static str),
+    #[error("{name}: {file} refers to the Go toolchain {goroot}; outputs must not (allowGoReference is false, the default). help: find what puts the path there (a -X ldflag with a store path, runtime.GOROOT(), a //go:embed of it), or set allowGoReference = true to allow it (that also builds without -trimpath)")]
+    GoReference {
+        name: String,
+        file: PathBuf,
+        goroot: PathBuf,
+    },
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
@@ -178,7 +184,51 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
     for output in env.outputs.values() {
         fs::create_dir_all(output).map_err(io_err("creating", output))?;
     }
+    if env.spec.forbid_goroot_reference {
+        for output in std::iter::once(&env.out).chain(env.outputs.values()) {
+            check_no_reference(env, output)?;
+        }
+    }
     Ok(())
+}
+
+/// What names the Go toolchain in a file: the hash part of its store path (what Nix's reference
+/// scanner looks for), or the whole GOROOT when it is not in a store.
+fn goroot_needle(goroot: &Path) -> Vec<u8> {
+    let text = goroot.to_string_lossy();
+    let hash = text
+        .strip_prefix("/nix/store/")
+        .and_then(|rest| rest.get(..32))
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric()));
+    hash.unwrap_or(&text).as_bytes().to_vec()
+}
+
+/// Fails with [`ExecError::GoReference`] if a file (or symlink target) under `dir` names GOROOT.
+fn check_no_reference(env: &BuildEnv, dir: &Path) -> Result<(), ExecError> {
+    let needle = goroot_needle(&env.goroot);
+    let found = |file: &Path| ExecError::GoReference {
+        name: env.name.clone(),
+        file: file.to_path_buf(),
+        goroot: env.goroot.clone(),
+    };
+    let meta = fs::symlink_metadata(dir).map_err(io_err("reading", dir))?;
+    if meta.is_symlink() {
+        let target = fs::read_link(dir).map_err(io_err("reading", dir))?;
+        if contains(target.as_os_str().as_encoded_bytes(), &needle) {
+            return Err(found(dir));
+        }
+    } else if meta.is_dir() {
+        for entry in fs::read_dir(dir).map_err(io_err("reading", dir))? {
+            check_no_reference(env, &entry.map_err(io_err("reading", dir))?.path())?;
+        }
+    } else if contains(&fs::read(dir).map_err(io_err("reading", dir))?, &needle) {
+        return Err(found(dir));
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn path(env: &BuildEnv) -> OsString {
@@ -425,6 +475,7 @@ mod tests {
             ],
             deps: 1,
             keep: vec![keep("_pkg_.a"), keep("importcfg")],
+            forbid_goroot_reference: false,
         };
         let out = tmp.path().join("out");
         let env = BuildEnv {
@@ -469,6 +520,7 @@ mod tests {
                 }],
                 deps: 1,
                 keep: vec![],
+                forbid_goroot_reference: false,
             },
             goroot: tmp.path().to_path_buf(),
             out: out.clone(),
@@ -498,6 +550,7 @@ mod tests {
                 }],
                 deps: 0,
                 keep: vec![],
+                forbid_goroot_reference: false,
             },
             goroot: tmp.path().to_path_buf(),
             out: tmp.path().join("out"),
@@ -511,6 +564,39 @@ mod tests {
         };
         let err = run(&env).unwrap_err().to_string();
         assert!(err.starts_with("go-broken: command failed"), "{err}");
+    }
+
+    #[test]
+    fn a_link_output_naming_goroot_fails() {
+        let tmp = tempfile::tempdir().unwrap();
+        let goroot = PathBuf::from("/nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3");
+        let spec = |forbid| ActionSpec {
+            steps: vec![ExecStep::WriteFile {
+                path: "$OUT/bin/x".into(),
+                contents: "runtime: /nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3/src"
+                    .into(),
+            }],
+            deps: 0,
+            keep: vec![],
+            forbid_goroot_reference: forbid,
+        };
+        let env = |forbid, out: &str| BuildEnv {
+            name: "x".into(),
+            spec: spec(forbid),
+            goroot: goroot.clone(),
+            out: tmp.path().join(out),
+            outputs: BTreeMap::new(),
+            src: None,
+            modcache: None,
+            cc: None,
+            inputs: vec![],
+            deps: vec![],
+            scratch: tmp.path().join(out).with_extension("build"),
+        };
+        run(&env(false, "allowed")).unwrap();
+        let err = run(&env(true, "forbidden")).unwrap_err().to_string();
+        assert!(err.contains("bin/x refers to the Go toolchain"), "{err}");
+        assert!(err.contains("allowGoReference = true"), "{err}");
     }
 
     #[test]

@@ -124,6 +124,16 @@ impl Plan {
         }
     }
 
+    /// Makes every link fail if its output names the Go toolchain (buildGoModule's
+    /// `allowGoReference = false`).
+    pub fn forbid_goroot_references(&mut self) {
+        for action in self.actions.values_mut() {
+            if action.role == Role::Link {
+                action.spec.forbid_goroot_reference = true;
+            }
+        }
+    }
+
     /// Puts every binary in `$OUT/bin/<subdir>/` instead of `$OUT/bin/` (cross builds:
     /// `bin/<goos>_<goarch>/`, as buildGoModule does).
     pub fn put_binaries_in(&mut self, subdir: &str) {
@@ -343,6 +353,7 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
                             to: path.clone(),
                         })
                         .collect(),
+                    forbid_goroot_reference: false,
                 },
             },
         );
@@ -757,6 +768,7 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
             steps,
             deps: tops.len(),
             keep: vec![],
+            forbid_goroot_reference: false,
         },
     }
 }

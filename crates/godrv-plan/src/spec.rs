@@ -52,6 +52,10 @@ pub struct ActionSpec {
     pub deps: usize,
     /// Files copied from `$WORK/b001` to the outputs after the steps ran.
     pub keep: Vec<Keep>,
+    /// Fail if an output names the Go toolchain (`$GOROOT`): set on links unless the user gave
+    /// `allowGoReference = true` (buildGoModule's default check, with godrv's message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forbid_goroot_reference: bool,
 }
 
 /// One file (or, with `from` = `.`, the whole directory) copied to an output.

@@ -292,6 +292,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     };
     let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
     plan.add_tool_env(&inputs.request.tool_env());
+    if !inputs.request.allow_go_reference {
+        plan.forbid_goroot_references();
+    }
     if let Some(subdir) = inputs.request.cross_bin_subdir() {
         plan.put_binaries_in(&subdir);
     }

@@ -43,6 +43,10 @@ pub struct BuildRequest {
     /// ([`pkg_config`]) and puts the flags into the commands (`godrv_plan::pkgconfig`).
     #[serde(default)]
     pub pkg_config_path: Vec<String>,
+    /// buildGoModule's `allowGoReference`: `false` (the default) builds with `-trimpath` and makes
+    /// every link fail if its output names GOROOT; `true` builds without `-trimpath` and allows it.
+    #[serde(default)]
+    pub allow_go_reference: bool,
 }
 
 /// Variables of `env` that go passes to its tools without printing them in `go build -n`.
@@ -143,12 +147,11 @@ pub fn build_script(
         vec!["./...".to_string()]
     };
     let mut cmd = go_command(&start_dir, request, tools, scratch)?;
-    let mut args: Vec<String> = vec![
-        "build".into(),
-        "-n".into(),
-        "-trimpath".into(),
-        "-buildvcs=false".into(),
-    ];
+    let mut args: Vec<String> = vec!["build".into(), "-n".into()];
+    if !request.allow_go_reference {
+        args.push("-trimpath".into());
+    }
+    args.push("-buildvcs=false".into());
     args.push("-o".into());
     let mut bin = scratch.join("bin");
     if let Some(subdir) = request.cross_bin_subdir() {
@@ -407,7 +410,13 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     let go = goroot.join("bin/go");
     let mut cmd = Command::new(&go);
     cmd.current_dir(&start_dir).env_clear();
-    for name in PASS_THROUGH {
+    // Also every variable the derivation lets in (`impureEnvVars`, e.g. added by overrideModAttrs).
+    let impure = std::env::var("impureEnvVars").unwrap_or_default();
+    for name in PASS_THROUGH
+        .iter()
+        .copied()
+        .chain(impure.split_whitespace())
+    {
         if let Some(value) = std::env::var_os(name) {
             cmd.env(name, value);
         }
