@@ -133,7 +133,7 @@ test_override_mod_attrs() {
 		vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\";
 		overrideModAttrs = final: prev: { name = \"impure-$nonce-go-modules\"; goproxy = $proxy;
 			impureEnvVars = prev.impureEnvVars ++ [ \"GOPROXY\" ]; }; }"
-	out=$(GOPROXY="file://$(nix eval --raw --expr "$proxy" 2>/dev/null)" nix-build --no-out-link -E "$expr" 2>"$LOG.o2") &&
+	out=$(GOPROXY="file://$(nix eval --impure --raw --expr "$proxy" 2>"$LOG.ev")" nix-build --no-out-link -E "$expr" 2>"$LOG.o2") &&
 		[ "$("$out/bin/dep")" = "HELLO, GODRV!" ] || {
 		tail -20 "$LOG.o2" >&2
 		return 1
