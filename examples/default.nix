@@ -60,6 +60,14 @@ in
     env.CGO_ENABLED = "1";
     buildInputs = [ libgreet ];
   } (hello { program = "cgopkgconfig"; stdout = "Hello, godrv! from libgreet\n"; });
+  # The same with libgreet given to example.com/cgopkgconfig only (and the link): packageOverrides.
+  cgo-pkgconfig-override = example {
+    pname = "cgo-pkgconfig-override";
+    version = "0.1.0";
+    src = ./cgo-pkgconfig;
+    env.CGO_ENABLED = "1";
+    packageOverrides."example.com/cgopkgconfig".buildInputs = [ libgreet ];
+  } (hello { program = "cgopkgconfig"; stdout = "Hello, godrv! from libgreet\n"; });
   # `#cgo pkg-config: zlib`: the build machine's zlib (/usr, found by its pkg-config).
   cgo-zlib = example {
     pname = "cgo-zlib";

@@ -27,6 +27,8 @@
 #   buildInputs, nativeBuildInputs   C libraries and tools for cgo: pkg-config runs at plan time
 #                  with their PKG_CONFIG_PATH and PATH; the cgo/C/link derivations of your packages
 #                  get them (with their dev and bin outputs) as inputs
+#   packageOverrides  { "<import path>" = { buildInputs = [ … ]; nativeBuildInputs = [ … ]; }; }:
+#                  C inputs for one package only (its cgo/C derivations and the links)
 #   overrideModAttrs  changes the module derivation: old: { … } (or final: prev: { … }, or a set)
 #                  over { name; env; modRoot; impureEnvVars; } — env is go's environment for
 #                  go mod download, impureEnvVars are passed on to go

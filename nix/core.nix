@@ -8,7 +8,7 @@ let
   knownArgs = [
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
     "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs" "allowGoReference"
-    "contentAddressed" "passthru" "meta" "overrideModAttrs"
+    "contentAddressed" "passthru" "meta" "overrideModAttrs" "packageOverrides"
     # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
     # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
     "proxyVendor"
@@ -23,14 +23,23 @@ let
   # nixpkgs' lib.getBin / lib.getDev pick them; plain store paths are used as they are.
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
   getDev = x: if builtins.isAttrs x && x ? dev then x.dev else x;
-  inputsOf = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
-  # What the derivations of cgo packages and links get as their `buildInputs` attribute: every
-  # input with its `dev` and `bin` outputs (headers and .pc files are often in `dev`), each once.
-  cInputs =
-    args:
+  ownInputs = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
+  # packageOverrides: import path → { buildInputs; nativeBuildInputs; }.
+  overrideKeys = [ "buildInputs" "nativeBuildInputs" ];
+  packageOverrides = args: args.packageOverrides or { };
+  # Every input: on PATH / PKG_CONFIG_PATH while planning.
+  inputsOf = args: ownInputs args ++ builtins.concatMap ownInputs (builtins.attrValues (packageOverrides args));
+  # What a derivation gets as its `buildInputs` attribute for a list of inputs: each input with
+  # its `dev` and `bin` outputs (headers and .pc files are often in `dev`), each once.
+  cInputsOf =
+    list:
     builtins.foldl' (acc: x: if builtins.any (y: "${y}" == "${x}") acc then acc else acc ++ [ x ]) [ ] (
-      builtins.concatMap (x: [ x (getDev x) (getBin x) ]) (inputsOf args)
+      builtins.concatMap (x: [ x (getDev x) (getBin x) ]) list
     );
+  # The cgo/C/link derivations of every user package get these; those of one package (and the
+  # links) also get its packageOverrides entry's.
+  cInputs = args: cInputsOf (ownInputs args);
+  packageInputs = args: builtins.mapAttrs (_: ownInputs) (packageOverrides args);
 
   # A store path godrv's generated derivations depend on, with the derivation output producing it.
   inputRef =
@@ -51,6 +60,10 @@ let
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
+    else if !(builtins.isAttrs (packageOverrides args) && builtins.all builtins.isAttrs (builtins.attrValues (packageOverrides args))) then
+      throw "godrv.${fn}: `packageOverrides` must be an attribute set of import path → { buildInputs = [ … ]; nativeBuildInputs = [ … ]; }."
+    else if builtins.any (o: builtins.any (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o)) (builtins.attrValues (packageOverrides args)) then
+      throw "godrv.${fn}: `packageOverrides`: unknown attribute(s) ${builtins.concatStringsSep ", " (builtins.concatLists (builtins.attrValues (builtins.mapAttrs (p: o: map (k: "${p}.${k}") (builtins.filter (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o))) (packageOverrides args))))}; an entry takes ${builtins.concatStringsSep " and " overrideKeys}."
     else if args ? overrideModAttrs && !(builtins.isFunction args.overrideModAttrs || builtins.isAttrs args.overrideModAttrs) then
       throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if args.doCheck or false then
@@ -142,6 +155,7 @@ let
         cc = inputRef cc;
         modcache = inputRef modcache;
         inputs = map inputRef (cInputs args);
+        packageInputs = builtins.mapAttrs (_: l: map inputRef (cInputsOf l)) (packageInputs args);
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
@@ -184,6 +198,7 @@ let
       src = args.src;
       modcache = modules args;
       inputs = cInputs args;
+      perPackage = builtins.mapAttrs (_: cInputsOf) (packageInputs args);
       srcPrefix = "${toString src}/";
       prefixLen = builtins.stringLength srcPrefix;
       relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
@@ -215,7 +230,12 @@ let
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
           // (if a.modcache then { inherit modcache; } else { })
-          // (if (a.inputs or false) && inputs != [ ] then { buildInputs = inputs; } else { })
+          // (
+            let
+              all = (if a.inputs or false then inputs else [ ]) ++ builtins.concatMap (p: perPackage.${p}) (a.inputPackages or [ ]);
+            in
+            if all != [ ] then { buildInputs = all; } else { }
+          )
           // (if ca then { __contentAddressed = true; } else { })
         );
     in

@@ -1,6 +1,6 @@
 //! Command-line interface: each subcommand wires library crates together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -138,6 +138,10 @@ pub struct PlanConfig {
     /// link derivations of the user's packages (see `Template::inputs`).
     #[serde(default)]
     pub inputs: Vec<InputRef>,
+    /// `packageOverrides`: the C inputs of one package (import path), given only to that
+    /// package's cgo and C compile derivations and to the links.
+    #[serde(default)]
+    pub package_inputs: BTreeMap<String, Vec<InputRef>>,
     /// The `nix` program (dyn mode).
     #[serde(default)]
     pub nix: Option<String>,
@@ -243,6 +247,8 @@ struct PlanInputs<'a> {
     addressing: Addressing,
     /// Name of the top derivation; `None` names it after the binary.
     name: Option<&'a str>,
+    /// Packages with their own C inputs (`packageOverrides`).
+    override_packages: BTreeSet<String>,
 }
 
 /// Runs `go build -n`, parses and plans.
@@ -305,7 +311,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    Ok(IfdPlan::new(&plan, inputs.addressing))
+    let mut ifd = IfdPlan::new(&plan, inputs.addressing);
+    ifd.add_package_inputs(&plan, &inputs.override_packages)?;
+    Ok(ifd)
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
@@ -319,6 +327,7 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         modcache: config.modcache.as_ref(),
         addressing: config.addressing,
         name: Some(&config.name),
+        override_packages: config.package_inputs.keys().cloned().collect(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
     match config.mode {
@@ -338,13 +347,15 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 cc: config.cc.clone(),
                 modcache: config.modcache.clone(),
                 inputs: config.inputs.clone(),
+                package_inputs: config.package_inputs.clone(),
                 input_hashes: external_input_hashes(
                     Path::new(nix),
                     [&config.go, &config.godrv]
                         .into_iter()
                         .chain(config.cc.as_ref())
                         .chain(config.modcache.as_ref())
-                        .chain(&config.inputs),
+                        .chain(&config.inputs)
+                        .chain(config.package_inputs.values().flatten()),
                 )?,
             };
             let mut store = NixCli {
@@ -474,6 +485,7 @@ fn build_outside_nix(
         cc: file.cc.as_deref().map(input),
         modcache,
         inputs: Vec::new(),
+        package_inputs: BTreeMap::new(),
         input_hashes: BTreeMap::new(),
     };
     let request = BuildRequest {
@@ -488,6 +500,7 @@ fn build_outside_nix(
         modcache: toolchain.modcache.as_ref(),
         addressing,
         name: None,
+        override_packages: BTreeSet::new(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let top = register::register(

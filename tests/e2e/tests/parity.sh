@@ -151,3 +151,49 @@ test_parity_argument_errors() {
 		return 1
 	}
 }
+
+# packageOverrides: libgreet given to example.com/cgopkgconfig only. Builds and runs in both
+# modes (same top .drv contents); the package's compile has libgreet, runtime/cgo does not. An
+# entry for a package without C code, or with an unknown attribute, is an error naming it.
+test_package_overrides() {
+	local mode out planned ifd expr
+	for mode in true false; do
+		out=$(build_attr "$mode" examples.cgo-pkgconfig-override) || return 1
+		[ "$("$out/bin/cgopkgconfig")" = "Hello, godrv! from libgreet" ] || {
+			echo "useDynDrv=$mode: printed $("$out/bin/cgopkgconfig")" >&2
+			return 1
+		}
+	done
+	planned=$(nix-build --no-out-link "$REPO/default.nix" -A examples.cgo-pkgconfig-override.planner --arg useDynDrv true 2>"$LOG.b") &&
+		ifd=$(nix-instantiate "$REPO/default.nix" -A examples.cgo-pkgconfig-override --arg useDynDrv false 2>"$LOG.i") &&
+		cmp "$planned" "$ifd" || {
+		tail -20 "$LOG.b" "$LOG.i" >&2
+		echo "dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
+		return 1
+	}
+	grep -q 'libgreet-1.0"' "$(drv_named "$ifd" go-example.com-cgopkgconfig)" &&
+		! grep -q libgreet "$(drv_named "$ifd" go-runtime-cgo)" || {
+		echo "libgreet is not where packageOverrides puts it" >&2
+		return 1
+	}
+	expr="(import $REPO/nix {}).buildWithIFD { pname = \"ovr\"; version = \"1\"; src = $REPO/examples/hello;
+		packageOverrides.\"example.com/hello\".env = { }; }"
+	if nix-instantiate -E "$expr" >/dev/null 2>"$LOG.a"; then
+		echo "packageOverrides with env evaluated" >&2
+		return 1
+	fi
+	grep -q 'packageOverrides.: unknown attribute(s) example.com/hello.env' "$LOG.a" || {
+		tail -5 "$LOG.a" >&2
+		return 1
+	}
+	expr="(import $REPO/nix {}).buildWithIFD { pname = \"ovr\"; version = \"$$\"; src = $REPO/examples/hello;
+		packageOverrides.\"example.com/hello\".buildInputs = [ ]; }"
+	if nix-instantiate -E "$expr" >/dev/null 2>"$LOG.a"; then
+		echo "packageOverrides of a package without C code evaluated" >&2
+		return 1
+	fi
+	grep -q 'packageOverrides: example.com/hello is not a package of this build' "$LOG.a" || {
+		tail -5 "$LOG.a" >&2
+		return 1
+	}
+}
