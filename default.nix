@@ -12,10 +12,11 @@
 let
   godrv = import ./nix { inherit pkgs toolchain; };
   build = if useDynDrv then godrv.buildWithDynDrv else godrv.buildWithIFD;
-  examples = import ./examples { inherit build; };
+  examples = import ./examples { inherit build system; };
   # Examples whose build must fail (a failing Go test): not in testExamples; tests/e2e checks them.
   buildFailures = builtins.filter (n: examples.${n}.buildFails or false) (builtins.attrNames examples);
   inherit (godrv.toolchain) system;
+  examples = import ./examples { inherit build system; };
 in
 {
   inherit (godrv) buildWithDynDrv buildWithIFD toolchain;

@@ -1,8 +1,18 @@
 # The examples: each builds with `build` (buildWithDynDrv or buildWithIFD) and names the program
 # testExamples runs and the line it must print.
-{ build }:
+{ build, system }:
 let
   example = args: check: { drv = build args; inherit check; };
+  # A static C library with a pkg-config file (greet.pc), made by a plain derivation with the build
+  # machine's sh, gcc and ar (/usr/bin: the test machine has no nixpkgs and no stdenv).
+  libgreet = derivation {
+    name = "libgreet-1.0";
+    inherit system;
+    builder = "/usr/bin/sh";
+    args = [ ./cgo-pkgconfig/greet/build.sh ];
+    src = ./cgo-pkgconfig/greet;
+    PATH = "/usr/bin";
+  };
   hello = check: { program = "hello"; stdout = "Hello, godrv!\n"; } // check;
 in
 {
@@ -41,6 +51,30 @@ in
     src = ./cgo;
     env.CGO_ENABLED = "1";
   } (hello { program = "cgo"; });
+  # `#cgo pkg-config: greet`: the planner runs pkg-config (PKG_CONFIG_PATH from buildInputs) and
+  # the cgo and link derivations get libgreet as an input.
+  cgo-pkgconfig = example {
+    pname = "cgo-pkgconfig";
+    version = "0.1.0";
+    src = ./cgo-pkgconfig;
+    env.CGO_ENABLED = "1";
+    buildInputs = [ libgreet ];
+  } (hello { program = "cgopkgconfig"; stdout = "Hello, godrv! from libgreet\n"; });
+  # The same with libgreet given to example.com/cgopkgconfig only (and the link): packageOverrides.
+  cgo-pkgconfig-override = example {
+    pname = "cgo-pkgconfig-override";
+    version = "0.1.0";
+    src = ./cgo-pkgconfig;
+    env.CGO_ENABLED = "1";
+    packageOverrides."example.com/cgopkgconfig".buildInputs = [ libgreet ];
+  } (hello { program = "cgopkgconfig"; stdout = "Hello, godrv! from libgreet\n"; });
+  # `#cgo pkg-config: zlib`: the build machine's zlib (/usr, found by its pkg-config).
+  cgo-zlib = example {
+    pname = "cgo-zlib";
+    version = "0.1.0";
+    src = ./cgo-zlib;
+    env.CGO_ENABLED = "1";
+  } (hello { program = "cgozlib"; stdout = "Hello, godrv! zlib true\n"; });
   embed = example {
     pname = "embed";
     version = "0.1.0";

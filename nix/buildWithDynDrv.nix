@@ -21,8 +21,18 @@
 #   passthru, meta as usual
 #   doCheck        run the packages' Go tests, one derivation per package   default true
 #   checkFlags     flags for the test binaries, as for `go test` (e.g. [ "-run" "TestX" "-v" ])
-#   proxyVendor    only false; else an error (not implemented)
-#   buildInputs, nativeBuildInputs, overrideModAttrs   an error (not implemented; see nix/README.md)
+#   proxyVendor    accepted, no effect: the module derivation is always a module cache (go mod
+#                  download), what proxyVendor = true means for buildGoModule
+#   allowGoReference  false: -trimpath, and a link whose output names GOROOT fails   default false
+#                  true: no -trimpath, references to Go allowed
+#   buildInputs, nativeBuildInputs   C libraries and tools for cgo: pkg-config runs at plan time
+#                  with their PKG_CONFIG_PATH and PATH; the cgo/C/link derivations of your packages
+#                  get them (with their dev and bin outputs) as inputs
+#   packageOverrides  { "<import path>" = { buildInputs = [ … ]; nativeBuildInputs = [ … ]; }; }:
+#                  C inputs for one package only (its cgo/C derivations and the links)
+#   overrideModAttrs  changes the module derivation: old: { … } (or final: prev: { … }, or a set)
+#                  over { name; env; modRoot; impureEnvVars; } — env is go's environment for
+#                  go mod download, impureEnvVars are passed on to go
 #
 # The result is a derivation whose output holds bin/<name> for each program; with doCheck it
 # depends on the test runs. `.testBinaries` builds the test binaries (bin/<pkg>.test) without

@@ -9,7 +9,10 @@ args:
 let
   args' = core.checkArgs "buildWithIFD" args;
   planner = core.planner "ifd" args';
-  plan = builtins.fromJSON (builtins.readFile planner);
+  # The plan names the store paths of C inputs (pkg-config's -I/-L flags); readFile would give them
+  # to every derivation as plain sources. They are inputs already (`buildInputs`, as derivation
+  # outputs, as in dyn mode): drop the context so both modes give the same .drv.
+  plan = builtins.fromJSON (builtins.unsafeDiscardStringContext (builtins.readFile planner));
 in
 core.finish args' (core.instantiate args' plan) // {
   inherit planner plan;

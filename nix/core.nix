@@ -7,14 +7,13 @@ let
   # The arguments the builders accept (buildGoModule's names). Anything else is an error.
   knownArgs = [
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
-    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs"
-    "contentAddressed" "passthru" "meta"
+    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs" "allowGoReference"
+    "contentAddressed" "passthru" "meta" "overrideModAttrs" "packageOverrides"
     # Go tests: doCheck (default true) runs them, checkFlags are the test binaries' flags.
     "doCheck" "checkFlags"
-    # Accepted only with the value that means "off"; anything else is an error (not implemented).
+    # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
+    # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
     "proxyVendor"
-    # Always an error naming it (not implemented).
-    "overrideModAttrs"
   ];
 
   # buildGoModule arguments godrv does not implement yet: an error that says so, never ignored.
@@ -24,7 +23,23 @@ let
   # nixpkgs' lib.getBin / lib.getDev pick them; plain store paths are used as they are.
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
   getDev = x: if builtins.isAttrs x && x ? dev then x.dev else x;
-  inputsOf = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
+  ownInputs = args: (args.nativeBuildInputs or [ ]) ++ (args.buildInputs or [ ]);
+  # packageOverrides: import path → { buildInputs; nativeBuildInputs; }.
+  overrideKeys = [ "buildInputs" "nativeBuildInputs" ];
+  packageOverrides = args: args.packageOverrides or { };
+  # Every input: on PATH / PKG_CONFIG_PATH while planning.
+  inputsOf = args: ownInputs args ++ builtins.concatMap ownInputs (builtins.attrValues (packageOverrides args));
+  # What a derivation gets as its `buildInputs` attribute for a list of inputs: each input with
+  # its `dev` and `bin` outputs (headers and .pc files are often in `dev`), each once.
+  cInputsOf =
+    list:
+    builtins.foldl' (acc: x: if builtins.any (y: "${y}" == "${x}") acc then acc else acc ++ [ x ]) [ ] (
+      builtins.concatMap (x: [ x (getDev x) (getBin x) ]) list
+    );
+  # The cgo/C/link derivations of every user package get these; those of one package (and the
+  # links) also get its packageOverrides entry's.
+  cInputs = args: cInputsOf (ownInputs args);
+  packageInputs = args: builtins.mapAttrs (_: ownInputs) (packageOverrides args);
 
   # A store path godrv's generated derivations depend on, with the derivation output producing it.
   inputRef =
@@ -45,14 +60,14 @@ let
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
-    else if inputsOf args != [ ] then
-      notImplemented fn "`buildInputs`/`nativeBuildInputs` (`#cgo pkg-config:` needs the planner to run pkg-config and put its flags into the cgo actions, and cgo actions to get the inputs; C libraries from the build machine's /usr work without them)"
-    else if args ? overrideModAttrs then
-      notImplemented fn "`overrideModAttrs`"
+    else if !(builtins.isAttrs (packageOverrides args) && builtins.all builtins.isAttrs (builtins.attrValues (packageOverrides args))) then
+      throw "godrv.${fn}: `packageOverrides` must be an attribute set of import path → { buildInputs = [ … ]; nativeBuildInputs = [ … ]; }."
+    else if builtins.any (o: builtins.any (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o)) (builtins.attrValues (packageOverrides args)) then
+      throw "godrv.${fn}: `packageOverrides`: unknown attribute(s) ${builtins.concatStringsSep ", " (builtins.concatLists (builtins.attrValues (builtins.mapAttrs (p: o: map (k: "${p}.${k}") (builtins.filter (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o))) (packageOverrides args))))}; an entry takes ${builtins.concatStringsSep " and " overrideKeys}."
+    else if args ? overrideModAttrs && !(builtins.isFunction args.overrideModAttrs || builtins.isAttrs args.overrideModAttrs) then
+      throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if !builtins.isBool (args.doCheck or true) then
       throw "godrv.${fn}: `doCheck` must be true or false (got ${builtins.typeOf args.doCheck}); for test binaries without running them use the result's `.testBinaries`."
-    else if args.proxyVendor or false then
-      notImplemented fn "`proxyVendor = true` (the module cache from `vendorHash` is already a GOMODCACHE, not a vendor directory)"
     else if !(args ? src) then
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
@@ -73,35 +88,53 @@ let
 
   userEnv = args: builtins.mapAttrs (_: toString) ((args.env or { }) // (if args ? GOFLAGS then { GOFLAGS = toString args.GOFLAGS; } else { }));
 
+  # overrideModAttrs as buildGoModule takes it (lib.toExtension): `old: { … }`,
+  # `final: prev: { … }` (final is the result before this override: no fixed point) or a set.
+  applyOverride =
+    f: attrs:
+    let
+      r = if builtins.isFunction f then f attrs else f;
+    in
+    attrs // (if builtins.isFunction r then r attrs else r);
+
   # The module cache: a fixed-output derivation (hash `vendorHash`) whose builder, `godrv modules`,
   # runs `go mod download` with GOMODCACHE=$out and keeps only module sources and go.mod files.
-  # null when vendorHash is null (no third-party modules).
+  # null when vendorHash is null (no third-party modules). `overrideModAttrs` changes the
+  # attributes below before `derivation` is called: `env` (go's environment, an attribute set)
+  # and `modRoot` go into godrvModulesConfig; every other one is a derivation attribute
+  # (`impureEnvVars` are also passed on to go).
   modules =
     args:
     if (args.vendorHash or null) == null then
       null
     else
-      derivation {
-        name = "${nameOf args}-go-modules";
+      let
+        attrs = applyOverride (args.overrideModAttrs or { }) {
+          name = "${nameOf args}-go-modules";
+          env = userEnv args;
+          modRoot = args.modRoot or "";
+          # Proxies of the calling environment reach a fixed-output derivation.
+          impureEnvVars = [
+            "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+            "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+          ];
+        };
+      in
+      derivation (removeAttrs attrs [ "env" "modRoot" ] // {
         inherit system;
         builder = "${godrv}/bin/godrv";
         args = [ "modules" ];
         godrvModulesConfig = builtins.toJSON {
           src = "${args.src}";
           go = "${go}";
-          modRoot = args.modRoot or "";
-          env = userEnv args;
+          modRoot = attrs.modRoot;
+          env = builtins.mapAttrs (_: toString) attrs.env;
         };
         outputHashMode = "recursive";
         outputHashAlgo = "sha256";
         # "" (or lib.fakeHash) makes Nix fail and print the right hash after `got:`.
         outputHash = if args.vendorHash == "" then "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" else args.vendorHash;
-        # Proxies of the calling environment reach a fixed-output derivation.
-        impureEnvVars = [
-          "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
-          "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
-        ];
-      };
+      });
 
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
@@ -134,6 +167,8 @@ let
         godrv = inputRef godrv;
         cc = inputRef cc;
         modcache = inputRef modcache;
+        inputs = map inputRef (cInputs args);
+        packageInputs = builtins.mapAttrs (_: l: map inputRef (cInputsOf l)) (packageInputs args);
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
@@ -142,6 +177,7 @@ let
         pkgConfigPath = builtins.concatMap (x: [ "${getDev x}/lib/pkgconfig" "${getDev x}/share/pkgconfig" ]) (inputsOf args);
         ldflags = splitFlags (args.ldflags or [ ]);
         tags = args.tags or [ ];
+        allowGoReference = args.allowGoReference or false;
         goFlags = [ ];
         env = removeAttrs (userEnv args) downloadEnv;
       };
@@ -174,6 +210,8 @@ let
     let
       src = args.src;
       modcache = modules args;
+      inputs = cInputs args;
+      perPackage = builtins.mapAttrs (_: cInputsOf) (packageInputs args);
       srcPrefix = "${toString src}/";
       prefixLen = builtins.stringLength srcPrefix;
       relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
@@ -205,6 +243,12 @@ let
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
           // (if a.modcache then { inherit modcache; } else { })
+          // (
+            let
+              all = (if a.inputs or false then inputs else [ ]) ++ builtins.concatMap (p: perPackage.${p}) (a.inputPackages or [ ]);
+            in
+            if all != [ ] then { buildInputs = all; } else { }
+          )
           // (if ca then { __contentAddressed = true; } else { })
         );
     in

@@ -7,7 +7,8 @@
 //!
 //! The environment it reads ([`BuildEnv::from_env`]): `godrvAction`, `goroot`, `out`, and when the
 //! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
-//! cgo and external linking), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
+//! cgo and external linking), `buildInputs` (the user's C inputs, space-separated; their `bin`
+//! directories go on `PATH` after the C compiler's and Go's), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -54,6 +55,12 @@ pub enum ExecError {
         status: process::ExitStatus,
         output: String,
     },
+    #[error("{name}: {file} refers to the Go toolchain {goroot}; outputs must not (allowGoReference is false, the default). help: find what puts the path there (a -X ldflag with a store path, runtime.GOROOT(), a //go:embed of it), or set allowGoReference = true to allow it (that also builds without -trimpath)")]
+    GoReference {
+        name: String,
+        file: PathBuf,
+        goroot: PathBuf,
+    },
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
@@ -76,6 +83,8 @@ pub struct BuildEnv {
     pub src: Option<PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
+    /// The user's C inputs (`buildInputs` attribute).
+    pub inputs: Vec<PathBuf>,
     pub deps: Vec<PathBuf>,
     pub scratch: PathBuf,
 }
@@ -107,6 +116,11 @@ impl BuildEnv {
             src: get("src"),
             modcache: get("modcache"),
             cc: get("cc"),
+            inputs: std::env::var("buildInputs")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(PathBuf::from)
+                .collect(),
             deps,
             scratch,
         })
@@ -182,7 +196,51 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
     for output in env.outputs.values() {
         fs::create_dir_all(output).map_err(io_err("creating", output))?;
     }
+    if env.spec.forbid_goroot_reference {
+        for output in std::iter::once(&env.out).chain(env.outputs.values()) {
+            check_no_reference(env, output)?;
+        }
+    }
     Ok(())
+}
+
+/// What names the Go toolchain in a file: the hash part of its store path (what Nix's reference
+/// scanner looks for), or the whole GOROOT when it is not in a store.
+fn goroot_needle(goroot: &Path) -> Vec<u8> {
+    let text = goroot.to_string_lossy();
+    let hash = text
+        .strip_prefix("/nix/store/")
+        .and_then(|rest| rest.get(..32))
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric()));
+    hash.unwrap_or(&text).as_bytes().to_vec()
+}
+
+/// Fails with [`ExecError::GoReference`] if a file (or symlink target) under `dir` names GOROOT.
+fn check_no_reference(env: &BuildEnv, dir: &Path) -> Result<(), ExecError> {
+    let needle = goroot_needle(&env.goroot);
+    let found = |file: &Path| ExecError::GoReference {
+        name: env.name.clone(),
+        file: file.to_path_buf(),
+        goroot: env.goroot.clone(),
+    };
+    let meta = fs::symlink_metadata(dir).map_err(io_err("reading", dir))?;
+    if meta.is_symlink() {
+        let target = fs::read_link(dir).map_err(io_err("reading", dir))?;
+        if contains(target.as_os_str().as_encoded_bytes(), &needle) {
+            return Err(found(dir));
+        }
+    } else if meta.is_dir() {
+        for entry in fs::read_dir(dir).map_err(io_err("reading", dir))? {
+            check_no_reference(env, &entry.map_err(io_err("reading", dir))?.path())?;
+        }
+    } else if contains(&fs::read(dir).map_err(io_err("reading", dir))?, &needle) {
+        return Err(found(dir));
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn path(env: &BuildEnv) -> OsString {
@@ -191,6 +249,7 @@ fn path(env: &BuildEnv) -> OsString {
         dirs.push(cc.join("bin"));
     }
     dirs.push(env.goroot.join("bin"));
+    dirs.extend(env.inputs.iter().map(|p| p.join("bin")));
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
@@ -486,6 +545,7 @@ mod tests {
             ],
             deps: 1,
             keep: vec![keep("_pkg_.a"), keep("importcfg")],
+            forbid_goroot_reference: false,
         };
         let out = tmp.path().join("out");
         let env = BuildEnv {
@@ -497,6 +557,7 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![dep.clone()],
             scratch: tmp.path().join("build"),
         };
@@ -529,6 +590,7 @@ mod tests {
                 }],
                 deps: 1,
                 keep: vec![],
+                forbid_goroot_reference: false,
             },
             goroot: tmp.path().to_path_buf(),
             out: out.clone(),
@@ -536,6 +598,7 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![dep],
             scratch: tmp.path().join("build"),
         };
@@ -557,6 +620,7 @@ mod tests {
                 }],
                 deps: 0,
                 keep: vec![],
+                forbid_goroot_reference: false,
             },
             goroot: tmp.path().to_path_buf(),
             out: tmp.path().join("out"),
@@ -564,11 +628,45 @@ mod tests {
             src: None,
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![],
             scratch: tmp.path().to_path_buf(),
         };
         let err = run(&env).unwrap_err().to_string();
         assert!(err.starts_with("go-broken: command failed"), "{err}");
+    }
+
+    #[test]
+    fn a_link_output_naming_goroot_fails() {
+        let tmp = tempfile::tempdir().unwrap();
+        let goroot = PathBuf::from("/nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3");
+        let spec = |forbid| ActionSpec {
+            steps: vec![ExecStep::WriteFile {
+                path: "$OUT/bin/x".into(),
+                contents: "runtime: /nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3/src"
+                    .into(),
+            }],
+            deps: 0,
+            keep: vec![],
+            forbid_goroot_reference: forbid,
+        };
+        let env = |forbid, out: &str| BuildEnv {
+            name: "x".into(),
+            spec: spec(forbid),
+            goroot: goroot.clone(),
+            out: tmp.path().join(out),
+            outputs: BTreeMap::new(),
+            src: None,
+            modcache: None,
+            cc: None,
+            inputs: vec![],
+            deps: vec![],
+            scratch: tmp.path().join(out).with_extension("build"),
+        };
+        run(&env(false, "allowed")).unwrap();
+        let err = run(&env(true, "forbidden")).unwrap_err().to_string();
+        assert!(err.contains("bin/x refers to the Go toolchain"), "{err}");
+        assert!(err.contains("allowGoReference = true"), "{err}");
     }
 
     #[test]
@@ -616,6 +714,7 @@ mod test_runs {
                 }],
                 deps: 1,
                 keep: vec![],
+                forbid_goroot_reference: false,
             },
             goroot: tmp.to_path_buf(),
             out: tmp.join("out"),
@@ -623,6 +722,7 @@ mod test_runs {
             src: Some(tmp.join("src")),
             modcache: None,
             cc: None,
+            inputs: vec![],
             deps: vec![tmp.join("dep")],
             scratch: tmp.join("build"),
         }

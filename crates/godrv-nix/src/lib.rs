@@ -83,6 +83,16 @@ pub struct Template {
     pub cc: bool,
     /// Gets the module cache as the `modcache` attribute.
     pub modcache: bool,
+    /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
+    /// attribute (their store paths, space-separated), when there are any: the cgo and C
+    /// compiles of the user's packages and the links, which may read their headers and libraries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inputs: bool,
+    /// Import paths of `packageOverrides` entries whose inputs it also gets (after those of
+    /// `inputs`, in this order): its own package for a cgo compile, every overridden package for
+    /// a link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_packages: Vec<String>,
 }
 
 /// How per-action derivations are addressed.
@@ -135,14 +145,19 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         spec::ExecStep::Run { argv, .. } => argv.iter().any(|a| a.ends_with("/cgo") || a == "cgo"),
         _ => false,
     });
+    let cc = uses_c || action.role == Role::Link;
+    // Standard-library packages never read the user's C libraries: they stay shared.
+    let user_code = !action.sources.is_empty() || action.uses_modcache;
     Template {
         name: action.name.clone(),
         env,
         deps,
         outputs: action.outputs.clone(),
         src,
-        cc: uses_c || action.role == Role::Link,
+        cc,
         modcache: action.uses_modcache,
+        inputs: cc && (user_code || action.role == Role::Link),
+        input_packages: Vec::new(),
     }
 }
 
@@ -167,9 +182,130 @@ impl IfdPlan {
     }
 }
 
+/// `packageOverrides` names a package the build does not have.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "packageOverrides: {0} is not a package of this build (packages with their own C code: {1})"
+)]
+pub struct UnknownPackage(pub String, pub String);
+
+impl IfdPlan {
+    /// Gives the inputs of the `packageOverrides` entry of each package in `packages` to the
+    /// derivations that get C inputs at all ([`Template::inputs`]): to that package's own, and to
+    /// every link (which reads the libraries).
+    pub fn add_package_inputs(
+        &mut self,
+        plan: &Plan,
+        packages: &BTreeSet<String>,
+    ) -> Result<(), UnknownPackage> {
+        let with_c: BTreeSet<&str> = self
+            .actions
+            .iter()
+            .filter(|(key, t)| t.inputs && plan.actions[*key].role != Role::Link)
+            .filter_map(|(key, _)| plan.actions[key].package.as_deref())
+            .collect();
+        if let Some(missing) = packages.iter().find(|p| !with_c.contains(p.as_str())) {
+            let known: Vec<&str> = with_c.iter().copied().collect();
+            return Err(UnknownPackage(missing.clone(), known.join(", ")));
+        }
+        for (key, template) in &mut self.actions {
+            if !template.inputs {
+                continue;
+            }
+            let action = &plan.actions[key];
+            template.input_packages = if action.role == Role::Link {
+                packages.iter().cloned().collect()
+            } else {
+                action
+                    .package
+                    .iter()
+                    .filter(|p| packages.contains(*p))
+                    .cloned()
+                    .collect()
+            };
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn action(package: &str, role: Role, sources: &[&str], cgo: bool) -> PlannedAction {
+        let argv = if cgo {
+            vec!["$GOROOT/pkg/tool/linux_amd64/cgo".to_string()]
+        } else {
+            vec!["$GOROOT/pkg/tool/linux_amd64/compile".to_string()]
+        };
+        PlannedAction {
+            name: format!("go-{package}"),
+            package: Some(package.to_string()),
+            role,
+            deps: vec![],
+            outputs: vec!["out".into()],
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            uses_modcache: false,
+            binaries: vec![],
+            spec: spec::ActionSpec {
+                steps: vec![spec::ExecStep::Run {
+                    cwd: "$WORK".into(),
+                    env: vec![],
+                    argv,
+                    ignore_failure: false,
+                }],
+                deps: 0,
+                keep: vec![],
+                forbid_goroot_reference: false,
+            },
+        }
+    }
+
+    /// C inputs go to user cgo packages and links only; a packageOverrides entry only to its
+    /// package (and the links); an entry for a package without C code is an error naming it.
+    #[test]
+    fn c_inputs_reach_user_cgo_packages_and_links() {
+        let plan = Plan {
+            actions: BTreeMap::from([
+                ("b1".into(), action("runtime/cgo", Role::Compile, &[], true)),
+                (
+                    "b2".into(),
+                    action("example.com/x/a", Role::Compile, &["a/a.go"], true),
+                ),
+                (
+                    "b3".into(),
+                    action("example.com/x/b", Role::Compile, &["b/b.go"], true),
+                ),
+                (
+                    "b4".into(),
+                    action("example.com/x/c", Role::Compile, &["c/c.go"], false),
+                ),
+                ("b5".into(), action("example.com/x", Role::Link, &[], false)),
+            ]),
+            top: "b5".into(),
+        };
+        let mut ifd = IfdPlan::new(&plan, Addressing::ContentAddressed);
+        let inputs: Vec<bool> = ifd.actions.values().map(|t| t.inputs).collect();
+        assert_eq!(inputs, [false, true, true, false, true]);
+        ifd.add_package_inputs(&plan, &["example.com/x/a".to_string()].into())
+            .unwrap();
+        let packages: Vec<&[String]> = ifd
+            .actions
+            .values()
+            .map(|t| t.input_packages.as_slice())
+            .collect();
+        let a = ["example.com/x/a".to_string()];
+        assert_eq!(packages, [&[][..], &a, &[], &[], &a]);
+        let err = ifd
+            .add_package_inputs(&plan, &["example.com/x/c".to_string()].into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("example.com/x/c is not a package of this build")
+                && err.contains("example.com/x/a, example.com/x/b"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn source_set_admits_parent_directories() {

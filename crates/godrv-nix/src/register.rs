@@ -142,6 +142,12 @@ pub struct Toolchain {
     pub go: InputRef,
     pub cc: Option<InputRef>,
     pub modcache: Option<InputRef>,
+    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`), given to the templates with
+    /// `inputs` as the `buildInputs` attribute.
+    pub inputs: Vec<InputRef>,
+    /// The inputs of each `packageOverrides` entry, given to the templates that name it in
+    /// `input_packages` (after `inputs`).
+    pub package_inputs: BTreeMap<String, Vec<InputRef>>,
     /// Modulo hashes of input derivations godrv did not write (the module cache's fixed-output
     /// derivation, a toolchain from nixpkgs), keyed by `.drv` path; see
     /// [`godrv_derivation::hash_modulo_all`].
@@ -303,6 +309,21 @@ pub fn derivation(
         if let Some(modcache) = &toolchain.modcache {
             env.insert("modcache".into(), add_input(&mut drv, modcache)?);
         }
+    }
+    let mut inputs: Vec<&InputRef> = Vec::new();
+    if template.inputs {
+        inputs.extend(&toolchain.inputs);
+    }
+    for package in &template.input_packages {
+        inputs.extend(toolchain.package_inputs.get(package).into_iter().flatten());
+    }
+    if !inputs.is_empty() {
+        // As `derivation { buildInputs = [ … ]; }` writes a list: the paths, space-separated.
+        let paths = inputs
+            .into_iter()
+            .map(|input| add_input(&mut drv, input))
+            .collect::<Result<Vec<_>, _>>()?;
+        env.insert("buildInputs".into(), paths.join(" "));
     }
     if let Some(src) = src {
         env.insert(

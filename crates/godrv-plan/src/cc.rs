@@ -126,6 +126,9 @@ pub struct CFacts {
     /// information with `-trimpath` and what it maps it to: the module's directory and
     /// `/_/<module path>[@<version>]`, or for the standard library GOROOT and `/_/GOROOT`.
     pub trim: BTreeMap<String, (String, String)>,
+    /// The build uses `-trimpath` (not with `allowGoReference = true`): go then maps the
+    /// directories of every package's C files, else only the standard library's.
+    pub trimpath: bool,
 }
 
 impl CFacts {
@@ -218,7 +221,7 @@ pub fn complete_c_commands(
             // ccompile: before `-o OUT -c FILE`.
             let mut tail = Vec::new();
             if c_compile {
-                if let Some(map) = prefix_map {
+                if let Some(map) = prefix_map.filter(|_| std || facts.trimpath) {
                     let (from, to) =
                         if std {
                             (
@@ -334,6 +337,7 @@ TERM='dumb' gcc -I . -fPIC -m64 -pthread -fmessage-length=0 -o $WORK/b001/_cgo_.
                 "example.com/cgo".to_string(),
                 ("/src/cgo".to_string(), "/_/example.com/cgo".to_string()),
             )]),
+            trimpath: true,
         }
     }
 
@@ -396,6 +400,21 @@ TERM='dumb' gcc -I . -fPIC -m64 -pthread -fmessage-length=0 -o $WORK/b001/_cgo_.
             .filter(|a| !a.ends_with(&["/dev/null".to_string()]))
             .collect();
         assert_eq!(after, kept);
+    }
+
+    #[test]
+    fn without_trimpath_only_the_work_directory_is_mapped() {
+        let mut g = graph();
+        let mut facts = gcc_accepting(&[FILE_PREFIX_MAP, DEBUG_PREFIX_MAP]);
+        facts.trimpath = false;
+        facts.trim.clear();
+        complete_c_commands(&mut g, &facts, Path::new("/go")).unwrap();
+        let compile = runs(&g)[1].join(" ");
+        assert!(
+            compile.contains("-ffile-prefix-map=$WORK/b001=/tmp/go-build"),
+            "{compile}"
+        );
+        assert!(!compile.contains("/_/"), "{compile}");
     }
 
     #[test]

@@ -242,6 +242,7 @@ fn run_action(
             }],
             deps: 1,
             keep: vec![],
+            forbid_goroot_reference: false,
         },
     })
 }
@@ -362,6 +363,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                         }],
                         deps: deps.len(),
                         keep: vec![],
+                        forbid_goroot_reference: false,
                     },
                     deps,
                 },

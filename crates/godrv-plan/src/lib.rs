@@ -18,6 +18,7 @@
 
 pub mod cc;
 pub mod gotest;
+pub mod pkgconfig;
 pub mod rewrite;
 pub mod spec;
 
@@ -123,6 +124,16 @@ impl Plan {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Makes every link fail if its output names the Go toolchain (buildGoModule's
+    /// `allowGoReference = false`).
+    pub fn forbid_goroot_references(&mut self) {
+        for action in self.actions.values_mut() {
+            if action.role == Role::Link {
+                action.spec.forbid_goroot_reference = true;
             }
         }
     }
@@ -350,6 +361,7 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
                             to: path.clone(),
                         })
                         .collect(),
+                    forbid_goroot_reference: false,
                 },
             },
         );
@@ -764,6 +776,7 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
             steps,
             deps: tops.len(),
             keep: vec![],
+            forbid_goroot_reference: false,
         },
     }
 }

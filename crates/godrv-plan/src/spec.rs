@@ -1,7 +1,8 @@
 //! The action spec: what `godrv exec` replays inside one derivation.
 //!
 //! A spec is *closed and canonical*: it names no action id of the original script, no store path
-//! and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
+//! (except those of the user's C inputs in flags from `pkg-config`, see [`crate::pkgconfig`]; the
+//! derivation has those inputs as its `buildInputs`) and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
 //!
 //! | token | meaning |
 //! |---|---|
@@ -51,6 +52,10 @@ pub struct ActionSpec {
     pub deps: usize,
     /// Files copied from `$WORK/b001` to the outputs after the steps ran.
     pub keep: Vec<Keep>,
+    /// Fail if an output names the Go toolchain (`$GOROOT`): set on links unless the user gave
+    /// `allowGoReference = true` (buildGoModule's default check, with godrv's message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forbid_goroot_reference: bool,
 }
 
 /// One file (or, with `from` = `.`, the whole directory) copied to an output.

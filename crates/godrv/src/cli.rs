@@ -1,6 +1,6 @@
 //! Command-line interface: each subcommand wires library crates together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -146,6 +146,14 @@ pub struct PlanConfig {
     pub cc: Option<InputRef>,
     #[serde(default)]
     pub modcache: Option<InputRef>,
+    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`): given to the cgo, C compile and
+    /// link derivations of the user's packages (see `Template::inputs`).
+    #[serde(default)]
+    pub inputs: Vec<InputRef>,
+    /// `packageOverrides`: the C inputs of one package (import path), given only to that
+    /// package's cgo and C compile derivations and to the links.
+    #[serde(default)]
+    pub package_inputs: BTreeMap<String, Vec<InputRef>>,
     /// The `nix` program (dyn mode).
     #[serde(default)]
     pub nix: Option<String>,
@@ -259,6 +267,8 @@ struct PlanInputs<'a> {
     addressing: Addressing,
     /// Name of the top derivation; `None` names it after the binary.
     name: Option<&'a str>,
+    /// Packages with their own C inputs (`packageOverrides`).
+    override_packages: BTreeSet<String>,
 }
 
 /// Runs `go build -n`, parses and plans.
@@ -277,6 +287,26 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
                 script.start_dir.display()
             )
         })?;
+    // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
+    let mut pkg_config = BTreeMap::new();
+    for query in godrv_plan::pkgconfig::queries(&graph) {
+        let run = |argv: &[String]| {
+            gobuild::pkg_config(
+                inputs.request,
+                &tools,
+                &scratch.join("go"),
+                &query.cwd,
+                argv,
+            )
+        };
+        let flags = godrv_plan::pkgconfig::Flags {
+            cflags: run(&query.cflags)?,
+            libs: run(&query.libs)?,
+        };
+        pkg_config.insert(query.action, flags);
+    }
+    godrv_plan::pkgconfig::apply(&mut graph, &pkg_config)
+        .context("putting pkg-config's flags into the cgo commands")?;
     // The C compiler flags go would add after probes that `-n` prints but does not run.
     let probes = godrv_plan::cc::probes(&graph);
     if !probes.is_empty() {
@@ -288,7 +318,11 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             &tools,
             &go_scratch,
         )?;
-        let packages = godrv_plan::cc::packages_compiling_c(&graph, tools.goroot);
+        let packages = if inputs.request.allow_go_reference {
+            BTreeSet::new() // without -trimpath go maps no package directory
+        } else {
+            godrv_plan::cc::packages_compiling_c(&graph, tools.goroot)
+        };
         let trim = gobuild::c_trim_dirs(
             &packages,
             &script.start_dir,
@@ -296,7 +330,11 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             &tools,
             &go_scratch,
         )?;
-        let facts = godrv_plan::cc::CFacts { supported, trim };
+        let facts = godrv_plan::cc::CFacts {
+            supported,
+            trim,
+            trimpath: !inputs.request.allow_go_reference,
+        };
         godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
             .context("adding the probed C compiler flags")?;
     }
@@ -311,6 +349,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     };
     let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
     plan.add_tool_env(&inputs.request.tool_env());
+    if !inputs.request.allow_go_reference {
+        plan.forbid_goroot_references();
+    }
     if let Some(subdir) = inputs.request.cross_bin_subdir() {
         plan.put_binaries_in(&subdir);
     }
@@ -324,7 +365,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    Ok(IfdPlan::new(&plan, inputs.addressing))
+    let mut ifd = IfdPlan::new(&plan, inputs.addressing);
+    ifd.add_package_inputs(&plan, &inputs.override_packages)?;
+    Ok(ifd)
 }
 
 /// What to do with the tests: `checkFlags`' mode, except that a cross build runs none (its test
@@ -391,6 +434,7 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         modcache: config.modcache.as_ref(),
         addressing: config.addressing,
         name: Some(&config.name),
+        override_packages: config.package_inputs.keys().cloned().collect(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
     match config.mode {
@@ -409,12 +453,16 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 go: config.go.clone(),
                 cc: config.cc.clone(),
                 modcache: config.modcache.clone(),
+                inputs: config.inputs.clone(),
+                package_inputs: config.package_inputs.clone(),
                 input_hashes: external_input_hashes(
                     Path::new(nix),
                     [&config.go, &config.godrv]
                         .into_iter()
                         .chain(config.cc.as_ref())
-                        .chain(config.modcache.as_ref()),
+                        .chain(config.modcache.as_ref())
+                        .chain(&config.inputs)
+                        .chain(config.package_inputs.values().flatten()),
                 )?,
             };
             let mut store = NixCli {
@@ -545,6 +593,8 @@ fn build_outside_nix(
         go: input(&file.go),
         cc: file.cc.as_deref().map(input),
         modcache,
+        inputs: Vec::new(),
+        package_inputs: BTreeMap::new(),
         input_hashes: BTreeMap::new(),
     };
     let inputs = PlanInputs {
@@ -555,6 +605,7 @@ fn build_outside_nix(
         modcache: toolchain.modcache.as_ref(),
         addressing,
         name: options.name.as_deref(),
+        override_packages: BTreeSet::new(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let top = register::register(

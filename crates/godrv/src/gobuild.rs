@@ -40,12 +40,15 @@ pub struct BuildRequest {
     /// `nativeBuildInputs` and `buildInputs`, e.g. `pkg-config`).
     #[serde(default)]
     pub path: Vec<String>,
-    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). Not enough
-    /// yet: `go build -n` prints `pkg-config` as steps instead of running it, so the planner would
-    /// have to run it and put the flags into the cgo and C compiler steps (nix/ refuses
-    /// `buildInputs` until it does).
+    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). `go build -n`
+    /// prints its `pkg-config` queries instead of running them: the planner runs them
+    /// ([`pkg_config`]) and puts the flags into the commands (`godrv_plan::pkgconfig`).
     #[serde(default)]
     pub pkg_config_path: Vec<String>,
+    /// buildGoModule's `allowGoReference`: `false` (the default) builds with `-trimpath` and makes
+    /// every link fail if its output names GOROOT; `true` builds without `-trimpath` and allows it.
+    #[serde(default)]
+    pub allow_go_reference: bool,
     /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
     #[serde(default)]
     pub check: CheckRequest,
@@ -142,12 +145,11 @@ pub fn build_script(
     let go = tools.goroot.join("bin/go");
     let packages = package_args(&start_dir, request, tools, scratch)?;
     let mut cmd = go_command(&start_dir, request, tools, scratch)?;
-    let mut args: Vec<String> = vec![
-        "build".into(),
-        "-n".into(),
-        "-trimpath".into(),
-        "-buildvcs=false".into(),
-    ];
+    let mut args: Vec<String> = vec!["build".into(), "-n".into()];
+    if !request.allow_go_reference {
+        args.push("-trimpath".into());
+    }
+    args.push("-buildvcs=false".into());
     args.push("-o".into());
     let mut bin = scratch.join("bin");
     if let Some(subdir) = request.cross_bin_subdir() {
@@ -285,14 +287,16 @@ pub fn test_script(
     if packages.is_empty() {
         return Ok(None);
     }
-    let mut flags = vec![
-        "-c".to_string(),
-        "-vet=off".to_string(),
-        "-trimpath".to_string(),
+    let mut flags = vec!["-c".to_string(), "-vet=off".to_string()];
+    // As for the build: allowGoReference = true builds without -trimpath.
+    if !request.allow_go_reference {
+        flags.push("-trimpath".to_string());
+    }
+    flags.extend([
         "-buildvcs=false".to_string(),
         "-o".to_string(),
         format!("{}/", scratch.join("testbin").display()),
-    ];
+    ]);
     if !request.tags.is_empty() {
         flags.push(format!("-tags={}", request.tags.join(",")));
     }
@@ -440,6 +444,64 @@ fn go_command(
         cmd.env("GOMODCACHE", modcache);
     }
     Ok(cmd)
+}
+
+/// Runs one of the pkg-config queries `go build -n` printed (`pkg-config --cflags -- zlib`) in the
+/// package directory `cwd`, with the planner's environment (`PATH` with the inputs' `bin`,
+/// `PKG_CONFIG_PATH` from the inputs, `env`), and splits its output into words as go does.
+pub fn pkg_config(
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+    cwd: &Path,
+    argv: &[String],
+) -> Result<Vec<String>> {
+    // go's environment for the planner; only its variables are used.
+    let env = go_command(cwd, request, tools, scratch)?;
+    let path = env
+        .get_envs()
+        .find(|(name, _)| *name == "PATH")
+        .and_then(|(_, path)| path);
+    // Resolved on the planner's PATH (Command would look it up on godrv's own).
+    let program = find_program(&argv[0], path).with_context(|| {
+        format!(
+            "`{}` (for `#cgo pkg-config:` in {}) is not on PATH; help: add pkg-config to nativeBuildInputs",
+            argv[0],
+            cwd.display()
+        )
+    })?;
+    let mut run = Command::new(&program);
+    run.args(&argv[1..]).current_dir(cwd).env_clear();
+    for (name, value) in env.get_envs() {
+        if let Some(value) = value {
+            run.env(name, value);
+        }
+    }
+    let output = run
+        .output()
+        .with_context(|| format!("running {}", program.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed in {} ({}) for `#cgo pkg-config:`:\n{}\nhelp: add the library (with its .pc file in lib/pkgconfig or share/pkgconfig) to buildInputs",
+            argv.join(" "),
+            cwd.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let text = String::from_utf8(output.stdout).context("pkg-config printed non-UTF-8 text")?;
+    godrv_plan::pkgconfig::split_output(&text)
+        .with_context(|| format!("reading the output of `{}`", argv.join(" ")))
+}
+
+/// `program` itself if it has a slash, else the first `dir/program` of `path` that is a file.
+fn find_program(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// `go list` of `./...`: each package's import path and directory relative to `start_dir`.
@@ -677,7 +739,13 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     let go = goroot.join("bin/go");
     let mut cmd = Command::new(&go);
     cmd.current_dir(&start_dir).env_clear();
-    for name in PASS_THROUGH {
+    // Also every variable the derivation lets in (`impureEnvVars`, e.g. added by overrideModAttrs).
+    let impure = std::env::var("impureEnvVars").unwrap_or_default();
+    for name in PASS_THROUGH
+        .iter()
+        .copied()
+        .chain(impure.split_whitespace())
+    {
         if let Some(value) = std::env::var_os(name) {
             cmd.env(name, value);
         }

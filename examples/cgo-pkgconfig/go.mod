@@ -1,0 +1,3 @@
+module example.com/cgopkgconfig
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/cgozlib
+
+go 1.19
