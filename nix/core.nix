@@ -172,6 +172,9 @@ let
           name = set.name;
           filter = p: _type: admitted ? ${relative (toString p)};
         };
+      # A module's own store path: its directory of the realised module cache, added as a source
+      # path with the name godrv gives it (the same path `nix store add` gives in dyn mode).
+      moduleInput = m: builtins.path { path = "${modcache}/${m.dir}"; inherit (m) name; };
       ca = plan.addressing == "content-addressed";
       drvs = builtins.mapAttrs mk plan.actions;
       mk =
@@ -189,11 +192,12 @@ let
           // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
+          // (if a.module != null then { module = moduleInput a.module; } else { })
           // (if a.modcache then { inherit modcache; } else { })
           // (if ca then { __contentAddressed = true; } else { })
         );
     in
-    if plan.version != 1 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (1): update nix/ and godrv together." else drvs.${plan.top};
+    if plan.version != 2 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (2): update nix/ and godrv together." else drvs.${plan.top};
 
   # A derivation whose output is a copy of a store path that is only known as a string (the
   # output of a dynamic derivation): gives nix-build something to build and a place for meta.

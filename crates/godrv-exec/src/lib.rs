@@ -6,7 +6,7 @@
 //! directory, and copies the files dependents read (`keep`) to `$out`.
 //!
 //! The environment it reads ([`BuildEnv::from_env`]): `godrvAction`, `goroot`, `out`, and when the
-//! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
+//! spec needs them `src`, `module`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
 //! cgo and external linking), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
 
 use std::collections::BTreeMap;
@@ -65,6 +65,8 @@ pub struct BuildEnv {
     /// Every output named by the spec's `keep`, by name (`out`, `link`).
     pub outputs: BTreeMap<String, PathBuf>,
     pub src: Option<PathBuf>,
+    /// The one third-party module directory the action reads (`$MODULE`).
+    pub module: Option<PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
     pub deps: Vec<PathBuf>,
@@ -96,6 +98,7 @@ impl BuildEnv {
             out: need("out")?,
             outputs,
             src: get("src"),
+            module: get("module"),
             modcache: get("modcache"),
             cc: get("cc"),
             deps,
@@ -110,6 +113,7 @@ struct Tokens {
     goroot: String,
     out: String,
     src: Option<String>,
+    module: Option<String>,
     modcache: Option<String>,
 }
 
@@ -122,7 +126,11 @@ impl Tokens {
             .replace("$WORK", &self.work)
             .replace("$GOROOT", &self.goroot)
             .replace("$OUT", &self.out);
-        for (token, value) in [("$SRC", &self.src), ("$MODCACHE", &self.modcache)] {
+        for (token, value) in [
+            ("$SRC", &self.src),
+            ("$MODULE", &self.module),
+            ("$MODCACHE", &self.modcache),
+        ] {
             if out.contains(token) {
                 out = out.replace(
                     token,
@@ -148,6 +156,10 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
         goroot: env.goroot.to_string_lossy().into_owned(),
         out: env.out.to_string_lossy().into_owned(),
         src: env.src.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        module: env
+            .module
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
         modcache: env
             .modcache
             .as_ref()
@@ -425,6 +437,7 @@ mod tests {
             out: out.clone(),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             deps: vec![dep.clone()],
@@ -464,6 +477,7 @@ mod tests {
             out: out.clone(),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             deps: vec![dep],
@@ -492,6 +506,7 @@ mod tests {
             out: tmp.path().join("out"),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             deps: vec![],
@@ -508,6 +523,7 @@ mod tests {
             goroot: "/g".into(),
             out: "/o".into(),
             src: None,
+            module: None,
             modcache: None,
         };
         assert_eq!(

@@ -303,6 +303,15 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 .nix
                 .as_deref()
                 .context("dyn mode needs the `nix` program in the configuration")?;
+            let mut store = NixCli {
+                nix: PathBuf::from(nix),
+            };
+            let modules = match &config.modcache {
+                Some(modcache) => {
+                    register::add_modules(&plan, Path::new(&modcache.path), &mut store)?
+                }
+                None => BTreeMap::new(),
+            };
             let toolchain = Toolchain {
                 system: config.system.clone(),
                 godrv: config.godrv.clone(),
@@ -314,11 +323,10 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                     [&config.go, &config.godrv]
                         .into_iter()
                         .chain(config.cc.as_ref())
-                        .chain(config.modcache.as_ref()),
+                        .chain(config.modcache.as_ref())
+                        .chain(modules.values()),
                 )?,
-            };
-            let mut store = NixCli {
-                nix: PathBuf::from(nix),
+                modules,
             };
             let top = register::register(
                 &plan,
@@ -419,7 +427,8 @@ fn build_outside_nix(
     let nix = Path::new(&file.nix).join("bin/nix");
     let mut store = NixCli { nix: nix.clone() };
     let scratch = scratch_dir()?;
-    // Third-party modules: downloaded here (with --env), added to the store as one source path.
+    // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
+    // package derivation the source path of its own module.
     let modcache = if needs_modules(&dir) {
         let request = gobuild::ModulesRequest {
             src: dir.to_string_lossy().into_owned(),
@@ -429,36 +438,46 @@ fn build_outside_nix(
         };
         let cache = scratch.path().join("modcache");
         gobuild::download_modules(&request, &cache, &scratch.path().join("download"))?;
-        let name = format!(
-            "{}-go-modules",
-            godrv_plan::sanitize_store_name(&dir.file_name().unwrap_or_default().to_string_lossy())
-        );
-        Some(input(&store.add_source(&name, &cache)?))
+        Some(cache)
     } else {
         None
     };
-    let toolchain = Toolchain {
-        system: file.system.clone(),
-        godrv: input(&file.godrv),
-        go: input(&file.go),
-        cc: file.cc.as_deref().map(input),
-        modcache,
-        input_hashes: BTreeMap::new(),
-    };
+    let modcache_input = modcache.as_ref().map(|m| input(&m.to_string_lossy()));
     let request = BuildRequest {
         sub_packages,
         ..BuildRequest::default()
     };
+    let go = input(&file.go);
+    let cc = file.cc.as_deref().map(input);
     let inputs = PlanInputs {
         src_root: &dir,
         request: &request,
-        go: &toolchain.go,
-        cc: toolchain.cc.as_ref(),
-        modcache: toolchain.modcache.as_ref(),
+        go: &go,
+        cc: cc.as_ref(),
+        modcache: modcache_input.as_ref(),
         addressing,
         name: None,
     };
     let plan = make_plan(&inputs, scratch.path())?;
+    let modules = match &modcache {
+        Some(cache) => register::add_modules(&plan, cache, &mut store)?,
+        None => BTreeMap::new(),
+    };
+    let toolchain = Toolchain {
+        system: file.system.clone(),
+        godrv: input(&file.godrv),
+        go,
+        cc,
+        // Only an action reading outside its module's directory gets the whole cache.
+        modcache: match &modcache {
+            Some(cache) if plan.actions.values().any(|t| t.modcache) => {
+                Some(input(&store.add_source("go-modules", cache)?))
+            }
+            _ => None,
+        },
+        modules,
+        input_hashes: BTreeMap::new(),
+    };
     let top = register::register(
         &plan,
         &toolchain,
