@@ -55,6 +55,23 @@ in
     env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
     vendorHash = "sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=";
   } (hello { program = "dep"; stdout = "HELLO, GODRV!\n"; });
+  # Lockfile mode: godrv.lock (written by `godrv lock`) pins each module by the NAR hash of its
+  # tree; each is its own fixed-output derivation.
+  deplock = example {
+    pname = "deplock";
+    version = "0.1.0";
+    src = ./deplock;
+    modules = ./deplock/godrv.lock;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+  } (hello { program = "deplock"; stdout = "HELLO, GODRV!\n"; });
+  # A gomod2nix.toml (schema 3, as gomod2nix writes it) read as it is; greet v1.0.0.
+  depgomod2nix = example {
+    pname = "depgomod2nix";
+    version = "0.1.0";
+    src = ./depgomod2nix;
+    modules = ./depgomod2nix/gomod2nix.toml;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+  } (hello { program = "depgomod2nix"; stdout = "HELLO, GODRV!\n"; });
   # -X sets main.version; -s -w strip the symbol table and DWARF.
   ldflags = example {
     pname = "ldflags";

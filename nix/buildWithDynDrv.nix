@@ -32,4 +32,4 @@ in
 if !(builtins ? outputOf) then
   throw "godrv.buildWithDynDrv needs Nix >= 2.33 with the experimental feature dynamic-derivations (builtins.outputOf is missing): add `experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix` to nix.conf, or use buildWithIFD."
 else
-core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; goModules = core.modules args'; }
+core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // { inherit planner; goModules = core.goModules args'; }

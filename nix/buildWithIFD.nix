@@ -11,4 +11,4 @@ let
   planner = core.planner "ifd" args';
   plan = builtins.fromJSON (builtins.readFile planner);
 in
-core.finish args' (core.instantiate args' plan) // { inherit planner plan; goModules = core.modules args'; }
+core.finish args' (core.instantiate args' plan) // { inherit planner plan; goModules = core.goModules args'; }
