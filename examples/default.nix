@@ -72,6 +72,29 @@ in
     modules = ./depgomod2nix/gomod2nix.toml;
     env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
   } (hello { program = "depgomod2nix"; stdout = "HELLO, GODRV!\n"; });
+  # vendor/ in the source (`go mod vendor`): go builds with -mod=vendor; vendorHash = null, nothing
+  # is downloaded.
+  vendored = example {
+    pname = "vendored";
+    version = "0.1.0";
+    src = ./vendored;
+  } (hello { program = "vendored"; stdout = "HELLO, GODRV!\n"; });
+  # replace directives: example.com/greet => v1.0.0 (another version, downloaded), example.com/shout
+  # => ./shout (a local directory of the source).
+  replace = example {
+    pname = "replace";
+    version = "0.1.0";
+    src = ./replace;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+    vendorHash = "sha256-K4wWed3VFHjgeJEB3qBY/U+aSAFSdHByjCqYlxWv7q0=";
+  } (hello { program = "replace"; stdout = "HELLO, GODRV! (local shout)\n"; });
+  # A go.work workspace of two modules (app, lib): both are local sources.
+  workspace = example {
+    pname = "workspace";
+    version = "0.1.0";
+    src = ./workspace;
+    subPackages = [ "app" ];
+  } (hello { program = "app"; stdout = "Hello, godrv! from the workspace\n"; });
   # -X sets main.version; -s -w strip the symbol table and DWARF.
   ldflags = example {
     pname = "ldflags";
