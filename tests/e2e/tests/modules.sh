@@ -101,3 +101,85 @@ test_module_bump() {
 		;;
 	esac
 }
+
+# The module examples give the same top derivation in dyn and IFD mode (lockfile, gomod2nix.toml,
+# vendor/, replace, go.work).
+test_same_derivations_modules() {
+	local planned ifd example
+	for example in deplock depgomod2nix vendored replace workspace; do
+		planned=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$example.planner" --arg useDynDrv true 2>"$LOG.b") || {
+			tail -20 "$LOG.b" >&2
+			return 1
+		}
+		ifd=$(nix-instantiate "$REPO/default.nix" -A "examples.$example" --arg useDynDrv false 2>"$LOG.i") || {
+			tail -20 "$LOG.i" >&2
+			return 1
+		}
+		cmp "$planned" "$ifd" || {
+			echo "$example: dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
+			return 1
+		}
+	done
+}
+
+# A lockfile module's fixed-output derivation gives the same store path as the module's directory
+# in vendorHash mode (both are the NAR of the tree, named gomod-<dir>): switching modes keeps it.
+test_lockfile_same_module_path() {
+	local lock vendor
+	lock=$(nix-build --no-out-link "$REPO/default.nix" -A 'examples.deplock.goModules."example.com/shout@v0.2.0"' 2>"$LOG.l") || {
+		tail -20 "$LOG.l" >&2
+		return 1
+	}
+	vendor=$(nix-store --query --requisites "$(nix-build --no-out-link "$REPO/default.nix" -A examples.dep.planner 2>"$LOG.v")" |
+		grep -- '-gomod-example.com-shout-v0.2.0$') || {
+		tail -20 "$LOG.v" >&2
+		return 1
+	}
+	[ "$lock" = "$vendor" ] || {
+		echo "lockfile: $lock, vendorHash: $vendor" >&2
+		return 1
+	}
+}
+
+# `godrv lock` on examples/deplock writes the committed godrv.lock again.
+test_lock_command() {
+	cp -r examples/deplock "$SCRATCH/lock"
+	rm "$SCRATCH/lock/godrv.lock"
+	(cd "$SCRATCH/lock" && env PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$SCRATCH/home" GOROOT="$GOROOT" GOTOOLCHAIN=local \
+		GOMODCACHE="$SCRATCH/lockcache" GOFLAGS=-mod=mod GOPROXY="file://$REPO/testdata/goproxy" GOSUMDB=off "$GODRV" lock) 2>"$LOG.lock" || {
+		cat "$LOG.lock" >&2
+		return 1
+	}
+	diff -u examples/deplock/godrv.lock "$SCRATCH/lock/godrv.lock" >&2
+}
+
+# Builds a copy of examples/deplock whose godrv.lock was edited by SED with BUILDER; must fail.
+lockfile_failure() { # builder sed-script
+	local src=$SCRATCH/badlock.$RANDOM
+	cp -r examples/deplock "$src"
+	sed -i "$2" "$src/godrv.lock"
+	if nix-build --no-out-link -E "(import $REPO/nix {}).$1 { pname = \"badlock\"; version = \"1\"; src = $src;
+		modules = $src/godrv.lock; env.GOPROXY = \"$GOPROXY_EXPR\"; }" >"$LOG.fail" 2>&1; then
+		echo "$1: a lockfile that disagrees with go.mod built" >&2
+		return 1
+	fi
+}
+
+# A module missing from the lockfile: planning fails naming the module and `godrv lock`.
+test_lockfile_missing_module() {
+	local b
+	for b in buildWithDynDrv buildWithIFD; do
+		# shellcheck disable=SC2016 # a sed script, not a shell expression
+		lockfile_failure "$b" '/example.com\/shout/,$d' &&
+			log_says "godrv.lock has no entry for example.com/shout@v0.2.0, which go.mod requires: run \`godrv lock\`" || return 1
+	done
+}
+
+# A lockfile at another version than go.mod: planning fails naming both and `godrv lock`.
+test_lockfile_wrong_version() {
+	local b
+	for b in buildWithDynDrv buildWithIFD; do
+		lockfile_failure "$b" '/example.com\/greet/,/^hash/{s/^version = .*/version = "v1.0.0"/; s/^hash = .*/hash = "sha256-bEVQf7C+\/goZ1w9fWK8isiH+ECKmTxGzcCYM7BUKuBk="/}' &&
+			log_says "godrv.lock locks example.com/greet@v1.0.0 but go.mod requires example.com/greet@v1.1.0: run \`godrv lock\`" || return 1
+	done
+}
