@@ -301,8 +301,9 @@ pub struct ModulesRequest {
     pub env: BTreeMap<String, String>,
 }
 
-/// Variables of the builder's own environment passed on to `go mod download`: the proxies Nix
-/// lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for HTTPS.
+/// Variables of the builder's own environment passed on to `go mod download`: the proxies and
+/// `NETRC` Nix lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for
+/// HTTPS.
 const PASS_THROUGH: &[&str] = &[
     "http_proxy",
     "https_proxy",
@@ -316,6 +317,8 @@ const PASS_THROUGH: &[&str] = &[
     "NO_PROXY",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    // A netrc file with credentials for private modules (a path the sandbox can see).
+    "NETRC",
 ];
 
 /// One line of `go mod download -json`.

@@ -183,3 +183,17 @@ test_lockfile_wrong_version() {
 			log_says "godrv.lock locks example.com/greet@v1.0.0 but go.mod requires example.com/greet@v1.1.0: run \`godrv lock\`" || return 1
 	done
 }
+
+# A locked module whose tree does not match go.sum's h1: hash: planning fails with go's checksum
+# mismatch (the planner gives go the h1: of the tree; go compares it with go.sum).
+test_lockfile_gosum_mismatch() {
+	local src=$SCRATCH/badsum
+	cp -r examples/deplock "$src"
+	sed -i 's|^example.com/shout v0.2.0 h1:.*|example.com/shout v0.2.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|' "$src/go.sum"
+	if nix-build --no-out-link -E "(import $REPO/nix {}).buildWithIFD { pname = \"badsum\"; version = \"1\"; src = $src;
+		modules = $src/godrv.lock; env.GOPROXY = \"$GOPROXY_EXPR\"; }" >"$LOG.fail" 2>&1; then
+		echo "a module that does not match go.sum built" >&2
+		return 1
+	fi
+	log_says "example.com/shout@v0.2.0" "checksum mismatch"
+}
