@@ -88,13 +88,16 @@ in
     env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
     vendorHash = "sha256-K4wWed3VFHjgeJEB3qBY/U+aSAFSdHByjCqYlxWv7q0=";
   } (hello { program = "replace"; stdout = "HELLO, GODRV! (local shout)\n"; });
-  # A go.work workspace of two modules (app, lib): both are local sources.
+  # A go.work workspace of two modules (app, lib): both are local sources; lib uses a third-party
+  # module (example.com/shout), downloaded in the workspace.
   workspace = example {
     pname = "workspace";
     version = "0.1.0";
     src = ./workspace;
     subPackages = [ "app" ];
-  } (hello { program = "app"; stdout = "Hello, godrv! from the workspace\n"; });
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+    vendorHash = "sha256-iGcU3q9H4xc/7Rt5XqGrIWqKMCxh/pi5luAztyyOOQw=";
+  } (hello { program = "app"; stdout = "Hello, godrv! from the WORKSPACE\n"; });
   # -X sets main.version; -s -w strip the symbol table and DWARF.
   ldflags = example {
     pname = "ldflags";

@@ -341,9 +341,9 @@ struct Downloaded {
 /// `.ziphash` for a partial extraction). Zips, `.info`, `list`, locks and `sumdb/` go.
 pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) -> Result<()> {
     let start_dir = Path::new(&request.src).join(&request.mod_root);
-    if !start_dir.join("go.mod").is_file() {
+    if !start_dir.join("go.mod").is_file() && !start_dir.join("go.work").is_file() {
         bail!(
-            "{} has no go.mod: vendorHash needs a Go module (set modRoot to the directory that has go.mod)",
+            "{} has no go.mod or go.work: vendorHash needs a Go module or workspace (set modRoot to the directory that has go.mod)",
             start_dir.display()
         );
     }
@@ -355,10 +355,16 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     let go = goroot.join("bin/go");
     let mut cmd = download_command(goroot, &request.env, scratch);
     cmd.current_dir(&start_dir);
-    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory.
-    let goflags = match request.env.get("GOFLAGS") {
-        Some(user) if !user.trim().is_empty() => format!("{user} -mod=mod"),
-        _ => "-mod=mod".to_string(),
+    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory. Not in a
+    // workspace, where go allows only readonly or vendor (and downloads without it).
+    let user = request.env.get("GOFLAGS").map_or("", |f| f.trim());
+    let goflags = match (
+        in_workspace(goroot, &request.env, &start_dir, scratch)?,
+        user,
+    ) {
+        (true, user) => user.to_string(),
+        (false, "") => "-mod=mod".to_string(),
+        (false, user) => format!("{user} -mod=mod"),
     };
     cmd.env("GOFLAGS", goflags).env("GOMODCACHE", out);
     cmd.args(["mod", "download", "-json"]);
@@ -420,6 +426,30 @@ fn download_command(goroot: &Path, env: &BTreeMap<String, String>, scratch: &Pat
         cmd.env(name, value);
     }
     cmd
+}
+
+/// Whether go works in a workspace (a go.work) in `dir`: asks `go env GOWORK`.
+fn in_workspace(
+    goroot: &Path,
+    env: &BTreeMap<String, String>,
+    dir: &Path,
+    scratch: &Path,
+) -> Result<bool> {
+    let output = download_command(goroot, env, scratch)
+        .current_dir(dir)
+        .args(["env", "GOWORK"])
+        .output()
+        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go env GOWORK` failed in {} ({}):\n{}",
+            dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let gowork = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Ok(!gowork.is_empty() && gowork != "off")
 }
 
 /// What `godrv fetch-module` downloads: one module (lockfile mode).

@@ -161,14 +161,25 @@ pub fn assemble_module_cache(modules: &BTreeMap<String, LockedInput>, out: &Path
     Ok(())
 }
 
-/// `go mod edit -json`: the parts godrv reads.
+/// `go mod edit -json` (and `go work edit -json`): the parts godrv reads.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GoModJson {
     #[serde(default)]
+    pub module: Option<ModVersion>,
+    #[serde(default)]
     pub require: Option<Vec<ModVersion>>,
     #[serde(default)]
     pub replace: Option<Vec<Replace>>,
+    /// go.work: the workspace's modules.
+    #[serde(default)]
+    pub r#use: Option<Vec<Use>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Use {
+    pub disk_path: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -179,7 +190,7 @@ pub struct ModVersion {
     pub version: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Replace {
     pub old: ModVersion,
@@ -241,23 +252,58 @@ pub fn check_against_gomod(
     Ok(())
 }
 
-/// `go mod edit -json` in `dir`.
+/// The requirements and replacements go applies in `dir`: its go.mod (`go mod edit -json`), or in
+/// a workspace (a go.work in `dir`) every workspace module's go.mod, without the requirements of
+/// one workspace module on another, and go.work's replacements first.
 pub fn read_gomod(go: &Path, dir: &Path) -> Result<GoModJson> {
+    if !dir.join("go.work").is_file() {
+        return go_json(go, dir, "mod");
+    }
+    let work = go_json(go, dir, "work")?;
+    let mut modules = Vec::new();
+    for u in work.r#use.iter().flatten() {
+        modules.push(go_json(go, &dir.join(&u.disk_path), "mod")?);
+    }
+    let local: Vec<&str> = modules
+        .iter()
+        .filter_map(|m| m.module.as_ref().map(|m| m.path.as_str()))
+        .collect();
+    let require = modules
+        .iter()
+        .flat_map(|m| m.require.iter().flatten())
+        .filter(|r| !local.contains(&r.path.as_str()))
+        .cloned()
+        .collect();
+    let mut replace: Vec<Replace> = work.replace.into_iter().flatten().collect();
+    for m in &modules {
+        replace.extend(m.replace.iter().flatten().cloned());
+    }
+    Ok(GoModJson {
+        module: None,
+        require: Some(require),
+        replace: Some(replace),
+        r#use: None,
+    })
+}
+
+/// `go mod edit -json` or `go work edit -json` in `dir`.
+fn go_json(go: &Path, dir: &Path, what: &str) -> Result<GoModJson> {
     let output = Command::new(go)
-        .args(["mod", "edit", "-json"])
+        .args([what, "edit", "-json"])
         .current_dir(dir)
         .env("GOTOOLCHAIN", "local")
         .output()
         .with_context(|| format!("running {}", go.display()))?;
     if !output.status.success() {
         bail!(
-            "`go mod edit -json` failed in {} ({}):\n{}",
+            "`go {what} edit -json` failed in {} ({}):\n{}",
             dir.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
-    serde_json::from_slice(&output.stdout).context("reading the output of `go mod edit -json`")
+    serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("reading the output of `go {what} edit -json`"))
 }
 
 /// One line of `go mod download -json`.

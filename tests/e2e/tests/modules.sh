@@ -197,3 +197,31 @@ test_lockfile_gosum_mismatch() {
 	fi
 	log_says "example.com/shout@v0.2.0" "checksum mismatch"
 }
+
+# go.work with a lockfile: `godrv lock` in the workspace locks what its modules need; the
+# workspace builds from it in both modes (the lockfile is checked against every workspace module's
+# go.mod).
+test_workspace_lockfile() {
+	local src=$SCRATCH/wslock m out
+	cp -r examples/workspace "$src"
+	(cd "$src" && env PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$SCRATCH/home" GOROOT="$GOROOT" GOTOOLCHAIN=local \
+		GOMODCACHE="$SCRATCH/lockcache" GOPROXY="file://$REPO/testdata/goproxy" GOSUMDB=off "$GODRV" lock) 2>"$LOG.lock" || {
+		cat "$LOG.lock" >&2
+		return 1
+	}
+	grep -q '^\[mod."example.com/shout"\]' "$src/godrv.lock" || {
+		cat "$src/godrv.lock" >&2
+		return 1
+	}
+	for m in buildWithDynDrv buildWithIFD; do
+		out=$(nix-build --no-out-link -E "(import $REPO/nix {}).$m { pname = \"wslock\"; version = \"1\"; src = $src;
+			subPackages = [ \"app\" ]; modules = $src/godrv.lock; env.GOPROXY = \"$GOPROXY_EXPR\"; }" 2>"$LOG.ws") || {
+			tail -20 "$LOG.ws" >&2
+			return 1
+		}
+		[ "$("$out/bin/app")" = "Hello, godrv! from the WORKSPACE" ] || {
+			echo "$m: wrong output" >&2
+			return 1
+		}
+	done
+}
