@@ -198,29 +198,49 @@ test_lockfile_gosum_mismatch() {
 	log_says "example.com/shout@v0.2.0" "checksum mismatch"
 }
 
-# go.work with a lockfile: `godrv lock` in the workspace locks what its modules need; the
-# workspace builds from it in both modes (the lockfile is checked against every workspace module's
-# go.mod).
-test_workspace_lockfile() {
-	local src=$SCRATCH/wslock m out
-	cp -r examples/workspace "$src"
-	(cd "$src" && env PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$SCRATCH/home" GOROOT="$GOROOT" GOTOOLCHAIN=local \
-		GOMODCACHE="$SCRATCH/lockcache" GOPROXY="file://$REPO/testdata/goproxy" GOSUMDB=off "$GODRV" lock) 2>"$LOG.lock" || {
-		cat "$LOG.lock" >&2
-		return 1
-	}
-	grep -q '^\[mod."example.com/shout"\]' "$src/godrv.lock" || {
-		cat "$src/godrv.lock" >&2
-		return 1
-	}
-	for m in buildWithDynDrv buildWithIFD; do
-		out=$(nix-build --no-out-link -E "(import $REPO/nix {}).$m { pname = \"wslock\"; version = \"1\"; src = $src;
-			subPackages = [ \"app\" ]; modules = $src/godrv.lock; env.GOPROXY = \"$GOPROXY_EXPR\"; }" 2>"$LOG.ws") || {
-			tail -20 "$LOG.ws" >&2
+# `godrv lock` then a build from its lockfile, in both modes, for the examples with a go.work
+# workspace (the lockfile is checked against every workspace module's go.mod) and with replace
+# directives (greet locked at the version it is replaced by; the local ./shout is not locked).
+test_lockfile_workspace_and_replace() {
+	local case example subpackages program expected src m out
+	for case in "workspace|app|app|Hello, godrv! from the WORKSPACE" "replace|.|replace|HELLO, GODRV! (local shout)"; do
+		IFS='|' read -r example subpackages program expected <<<"$case"
+		src=$SCRATCH/lock-$example
+		cp -r "examples/$example" "$src"
+		(cd "$src" && env PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$SCRATCH/home" GOROOT="$GOROOT" GOTOOLCHAIN=local \
+			GOMODCACHE="$SCRATCH/lockcache" GOPROXY="file://$REPO/testdata/goproxy" GOSUMDB=off "$GODRV" lock) 2>"$LOG.lock" || {
+			cat "$LOG.lock" >&2
 			return 1
 		}
-		[ "$("$out/bin/app")" = "Hello, godrv! from the WORKSPACE" ] || {
-			echo "$m: wrong output" >&2
+		for m in buildWithDynDrv buildWithIFD; do
+			out=$(nix-build --no-out-link -E "(import $REPO/nix {}).$m { pname = \"lock-$example\"; version = \"1\"; src = $src;
+				subPackages = [ \"$subpackages\" ]; modules = $src/godrv.lock; env.GOPROXY = \"$GOPROXY_EXPR\"; }" 2>"$LOG.ws") || {
+				tail -20 "$LOG.ws" >&2
+				return 1
+			}
+			[ "$("$out/bin/$program")" = "$expected" ] || {
+				echo "$example, $m: wrong output: $("$out/bin/$program")" >&2
+				cat "$src/godrv.lock" >&2
+				return 1
+			}
+		done
+	done
+	# replace: greet is locked at v1.0.0 (go.mod requires v1.1.0, replaced by v1.0.0); shout is local.
+	grep -A1 '^\[mod."example.com/greet"\]' "$SCRATCH/lock-replace/godrv.lock" | grep -q 'version = "v1.0.0"' &&
+		! grep -q 'example.com/shout' "$SCRATCH/lock-replace/godrv.lock" || {
+		cat "$SCRATCH/lock-replace/godrv.lock" >&2
+		return 1
+	}
+}
+
+# Both fetchers (vendorHash and lockfile) let NETRC in from the environment (impureEnvVars), so a
+# netrc for private modules is read at build time and never stored.
+test_fetchers_take_netrc() {
+	local attr
+	for attr in 'examples.dep.goModules' 'examples.deplock.goModules."example.com/shout@v0.2.0"'; do
+		nix-instantiate --eval --strict "$REPO/default.nix" -A "$attr.impureEnvVars" 2>"$LOG.n" | grep -q '"NETRC"' || {
+			echo "$attr: NETRC is not among impureEnvVars" >&2
+			cat "$LOG.n" >&2
 			return 1
 		}
 	done
