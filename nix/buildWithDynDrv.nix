@@ -15,8 +15,10 @@
 #   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }; a cross build
 #                  (GOOS/GOARCH not the build machine's) puts binaries in bin/<goos>_<goarch>/
 #   GOFLAGS        extra GOFLAGS
-#   vendorHash     null: no third-party modules; else the hash of the module cache (start
-#                  with "" and copy the hash Nix prints after `got:`)
+#   vendorHash     null: no third-party modules (or vendor/ in src); else the hash of the module
+#                  cache (start with "" and copy the hash Nix prints after `got:`)
+#   modules        instead of vendorHash: a lockfile, ./godrv.lock (`godrv lock`) or an existing
+#                  ./gomod2nix.toml; one fixed-output derivation per module
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
 #   doCheck, checkFlags, proxyVendor   only false / [ ] / false; else an error (not implemented)

@@ -30,26 +30,41 @@ built_names() { # log
 	grep "^building '/nix/store/.*\.drv'" "$1" | sed "s/^building '\/nix\/store\/[a-z0-9]*-//; s/'.*//" | sort | tr '\n' ' '
 }
 
-# Bumping one module (example.com/greet v1.0.0 → v1.1.0) in vendorHash mode: the other module's
-# (example.com/shout) store path and package derivation stay the same and are not rebuilt; what
-# is rebuilt is the module cache, the planner, greet's packages, main, the link and the result.
-test_module_bump() {
-	local src=$SCRATCH/bump nonce v hash expr top out
+# Bumping one module (example.com/greet v1.0.0 → v1.1.0): the other module's (example.com/shout)
+# store path and package derivation stay the same and are not rebuilt; what is rebuilt is the
+# module download (the cache in vendorHash mode, greet's own in lockfile mode, unless the store
+# has it already), the planner, greet's packages, main, the link and the result.
+test_module_bump() { module_bump vendorHash; }
+test_module_bump_lockfile() { module_bump lockfile; }
+
+module_bump() { # vendorHash|lockfile
+	local mode=$1 src=$SCRATCH/bump-$1 nonce v hash expr top out modules
 	cp -r examples/dep "$src"
-	# A per-run main package, so main, the link and the result are new in a store that ran this.
+	# A per-run main package, so main, the link and the result are new in a store that ran this
+	# (stored in init: the linker keeps it).
 	nonce=$(date +%s%N)
-	echo "var sink int64 = $nonce" >>"$src/main.go"
+	printf 'var sink int64\n\nfunc init() { sink = %s }\n' "$nonce" >>"$src/main.go"
 	for v in v1.0.0 v1.1.0; do
 		go_in "$src" get "example.com/greet@$v" 2>"$LOG.get" || {
 			cat "$LOG.get" >&2
 			return 1
 		}
-		hash=$(vendor_hash_of "$src") && [ -n "$hash" ] || {
-			tail -20 "$LOG.vh" >&2
-			return 1
-		}
+		if [ "$mode" = vendorHash ]; then
+			hash=$(vendor_hash_of "$src") && [ -n "$hash" ] || {
+				tail -20 "$LOG.vh" >&2
+				return 1
+			}
+			modules="vendorHash = \"$hash\";"
+		else
+			(cd "$src" && env -i PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$SCRATCH/home" GOROOT="$GOROOT" GOTOOLCHAIN=local \
+				GOMODCACHE="$SCRATCH/gomodcache" GOPROXY="file://$REPO/testdata/goproxy" GOSUMDB=off "$GODRV" lock) 2>"$LOG.lock" || {
+				cat "$LOG.lock" >&2
+				return 1
+			}
+			modules="modules = $src/godrv.lock;"
+		fi
 		expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"bump\"; version = \"1\"; src = $src;
-			env.GOPROXY = \"$GOPROXY_EXPR\"; vendorHash = \"$hash\"; }"
+			env.GOPROXY = \"$GOPROXY_EXPR\"; $modules }"
 		top=$(nix-build --no-out-link -E "$expr" -A planner 2>"$LOG.p.$v") || {
 			tail -20 "$LOG.p.$v" >&2
 			return 1
@@ -66,8 +81,9 @@ test_module_bump() {
 	done
 	# Each module is its own store path, an input of only the derivations that read it; no
 	# derivation gets the whole module cache.
-	grep -q -- '-gomod-example.com-shout-v0.2.0$' "$SCRATCH/req.v1.1.0" &&
-		grep -q -- '-gomod-example.com-greet-v1.1.0$' "$SCRATCH/req.v1.1.0" &&
+	# (vendorHash: source paths; lockfile: the fixed-output derivations making the same paths)
+	grep -qE -- '-gomod-example.com-shout-v0.2.0(\.drv)?$' "$SCRATCH/req.v1.1.0" &&
+		grep -qE -- '-gomod-example.com-greet-v1.1.0(\.drv)?$' "$SCRATCH/req.v1.1.0" &&
 		! grep -q -- '-go-modules$' "$SCRATCH/req.v1.1.0" || {
 		echo "expected per-module store paths (gomod-…) and no module cache among the inputs:" >&2
 		grep -E 'gomod|go-modules' "$SCRATCH/req.v1.1.0" >&2
@@ -84,11 +100,12 @@ test_module_bump() {
 	# Built after the bump: never shout's package (its derivation did not change), at most the
 	# module cache, the planner, greet's two packages, main, the link and the result copy.
 	local built name
-	built=$(built_names "$LOG.v1.1.0")
-	echo "built after the bump: $(built_names "$LOG.p.v1.1.0")$built ($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
+	built="$(built_names "$LOG.p.v1.1.0")$(built_names "$LOG.v1.1.0")"
+	[ -z "${GODRV_E2E_DEBUG:-}" ] || grep -E "^(building|resolved)" "$LOG.v1.1.0" >&2
+	echo "$mode: built after the bump: $built($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
 	for name in $built; do
 		case $name in
-		bump-1-go-modules.drv | bump-1.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv | go-example.com-dep.drv) ;;
+		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | bump-1.drv.drv | bump-1.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv | go-example.com-dep.drv) ;;
 		*)
 			echo "rebuilt after bumping greet: $name (expected only greet's packages, main, the link, the result)" >&2
 			return 1
