@@ -262,3 +262,31 @@ test_fetchers_take_netrc() {
 		}
 	done
 }
+
+# vendorHash and modules together, or a lockfile of another schema: evaluation errors that say
+# what to do.
+# shellcheck disable=SC2016 # the messages quote names in backticks
+test_lockfile_argument_errors() {
+	local b
+	printf 'schema = 2\n' >"$SCRATCH/old.lock"
+	for b in buildWithDynDrv buildWithIFD; do
+		if nix-instantiate -E "(import $REPO/nix {}).$b { pname = \"x\"; version = \"1\"; src = $REPO/examples/deplock;
+			modules = $REPO/examples/deplock/godrv.lock; vendorHash = \"\"; }" >/dev/null 2>"$LOG.e"; then
+			echo "$b: vendorHash and modules together evaluated" >&2
+			return 1
+		fi
+		grep -q 'give either `vendorHash`.*or `modules`' "$LOG.e" || {
+			tail -5 "$LOG.e" >&2
+			return 1
+		}
+		if nix-instantiate -E "(import $REPO/nix {}).$b { pname = \"x\"; version = \"1\"; src = $REPO/examples/deplock;
+			modules = $SCRATCH/old.lock; }" >/dev/null 2>"$LOG.e"; then
+			echo "$b: a schema 2 lockfile evaluated" >&2
+			return 1
+		fi
+		grep -q 'old.lock is not a lockfile godrv reads (schema 2, expected 3): run `godrv lock`' "$LOG.e" || {
+			tail -5 "$LOG.e" >&2
+			return 1
+		}
+	done
+}
