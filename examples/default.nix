@@ -89,6 +89,49 @@ in
     env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
     vendorHash = "sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=";
   } (hello { program = "dep"; stdout = "HELLO, GODRV!\n"; });
+  # Lockfile mode: godrv.lock (written by `godrv lock`) pins each module by the NAR hash of its
+  # tree; each is its own fixed-output derivation.
+  deplock = example {
+    pname = "deplock";
+    version = "0.1.0";
+    src = ./deplock;
+    modules = ./deplock/godrv.lock;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+  } (hello { program = "deplock"; stdout = "HELLO, GODRV!\n"; });
+  # A gomod2nix.toml (schema 3, as gomod2nix writes it) read as it is; greet v1.0.0.
+  depgomod2nix = example {
+    pname = "depgomod2nix";
+    version = "0.1.0";
+    src = ./depgomod2nix;
+    modules = ./depgomod2nix/gomod2nix.toml;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+  } (hello { program = "depgomod2nix"; stdout = "HELLO, GODRV!\n"; });
+  # vendor/ in the source (`go mod vendor`): go builds with -mod=vendor; vendorHash = null, nothing
+  # is downloaded.
+  vendored = example {
+    pname = "vendored";
+    version = "0.1.0";
+    src = ./vendored;
+  } (hello { program = "vendored"; stdout = "HELLO, GODRV!\n"; });
+  # replace directives: example.com/greet => v1.0.0 (another version, downloaded), example.com/shout
+  # => ./shout (a local directory of the source).
+  replace = example {
+    pname = "replace";
+    version = "0.1.0";
+    src = ./replace;
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+    vendorHash = "sha256-K4wWed3VFHjgeJEB3qBY/U+aSAFSdHByjCqYlxWv7q0=";
+  } (hello { program = "replace"; stdout = "HELLO, GODRV! (local shout)\n"; });
+  # A go.work workspace of two modules (app, lib): both are local sources; lib uses a third-party
+  # module (example.com/shout), downloaded in the workspace.
+  workspace = example {
+    pname = "workspace";
+    version = "0.1.0";
+    src = ./workspace;
+    subPackages = [ "app" ];
+    env.GOPROXY = "file://${builtins.path { path = ../testdata/goproxy; name = "goproxy"; }}";
+    vendorHash = "sha256-iGcU3q9H4xc/7Rt5XqGrIWqKMCxh/pi5luAztyyOOQw=";
+  } (hello { program = "app"; stdout = "Hello, godrv! from the WORKSPACE\n"; });
   # -X sets main.version; -s -w strip the symbol table and DWARF.
   ldflags = example {
     pname = "ldflags";

@@ -15,8 +15,10 @@
 #   env            environment for go, e.g. { CGO_ENABLED = "0"; GOOS = "linux"; }; a cross build
 #                  (GOOS/GOARCH not the build machine's) puts binaries in bin/<goos>_<goarch>/
 #   GOFLAGS        extra GOFLAGS
-#   vendorHash     null: no third-party modules; else the hash of the module cache (start
-#                  with "" and copy the hash Nix prints after `got:`)
+#   vendorHash     null: no third-party modules (or vendor/ in src); else the hash of the module
+#                  cache (start with "" and copy the hash Nix prints after `got:`)
+#   modules        instead of vendorHash: a lockfile, ./godrv.lock (`godrv lock`) or an existing
+#                  ./gomod2nix.toml; one fixed-output derivation per module
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta as usual
 #   doCheck        run the packages' Go tests, one derivation per package   default true
@@ -49,7 +51,7 @@ if !(builtins ? outputOf) then
 else
 core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // {
   inherit planner;
-  goModules = core.modules args';
+  goModules = core.goModules args';
   # The test binaries ($out/bin/<pkg>.test), built and not run (a planner of their own).
   testBinaries =
     let

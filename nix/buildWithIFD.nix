@@ -16,7 +16,7 @@ let
 in
 core.finish args' (core.instantiate args' plan) // {
   inherit planner plan;
-  goModules = core.modules args';
+  goModules = core.goModules args';
   # The test binaries ($out/bin/<pkg>.test), built and not run (a plan of their own).
   testBinaries =
     let

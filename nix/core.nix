@@ -7,7 +7,7 @@ let
   # The arguments the builders accept (buildGoModule's names). Anything else is an error.
   knownArgs = [
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
-    "env" "GOFLAGS" "vendorHash" "buildInputs" "nativeBuildInputs" "allowGoReference"
+    "env" "GOFLAGS" "vendorHash" "modules" "buildInputs" "nativeBuildInputs" "allowGoReference"
     "contentAddressed" "passthru" "meta" "overrideModAttrs" "packageOverrides"
     # Go tests: doCheck (default true) runs them, checkFlags are the test binaries' flags.
     "doCheck" "checkFlags"
@@ -68,6 +68,8 @@ let
       throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if !builtins.isBool (args.doCheck or true) then
       throw "godrv.${fn}: `doCheck` must be true or false (got ${builtins.typeOf args.doCheck}); for test binaries without running them use the result's `.testBinaries`."
+    else if (args.modules or null) != null && (args.vendorHash or null) != null then
+      throw "godrv.${fn}: give either `vendorHash` (one fixed-output derivation for all modules) or `modules` (a lockfile: one per module), not both."
     else if !(args ? src) then
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
@@ -114,10 +116,7 @@ let
           env = userEnv args;
           modRoot = args.modRoot or "";
           # Proxies of the calling environment reach a fixed-output derivation.
-          impureEnvVars = [
-            "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
-            "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
-          ];
+          impureEnvVars = fetcherImpureEnvVars;
         };
       in
       derivation (removeAttrs attrs [ "env" "modRoot" ] // {
@@ -135,6 +134,75 @@ let
         # "" (or lib.fakeHash) makes Nix fail and print the right hash after `got:`.
         outputHash = if args.vendorHash == "" then "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" else args.vendorHash;
       });
+
+  # Proxies of the calling environment reach a fixed-output derivation, and NETRC (the path of a
+  # netrc file with credentials for private modules, made visible to the sandbox with
+  # `extra-sandbox-paths`): never copied into the store.
+  fetcherImpureEnvVars = [
+    "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
+    "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
+    "NETRC"
+  ];
+
+  # Lockfile mode (`modules = ./godrv.lock` or `./gomod2nix.toml`, gomod2nix's schema 3): one
+  # fixed-output derivation per module, keyed by go's module cache directory
+  # (`example.com/greet@v1.1.0`, upper-case letters escaped as `!x`).
+  upper = [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
+  lower = [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ];
+  escapeModule = builtins.replaceStrings upper (map (c: "!" + c) lower);
+  # The store name godrv gives a module's tree (godrv_nix::ModuleDir): the same in both modes.
+  moduleStoreName = dir: "gomod-" + builtins.replaceStrings [ "/" "@" "!" "~" ] [ "-" "-" "-" "-" ] dir;
+  lockfileName = args: baseNameOf (toString args.modules);
+  lockedModules =
+    args:
+    if (args.modules or null) == null then
+      null
+    else
+      let
+        lock = builtins.fromTOML (builtins.readFile args.modules);
+        name = lockfileName args;
+      in
+      if (lock.schema or null) != 3 then
+        throw "godrv: ${name} is not a lockfile godrv reads (schema ${toString (lock.schema or "missing")}, expected 3): run `godrv lock` in the module directory."
+      else
+        builtins.listToAttrs (
+          map (
+            key:
+            let
+              entry = lock.mod.${key};
+              path = entry.replaced or key;
+              dir = "${escapeModule path}@${escapeModule entry.version}";
+            in
+            {
+              name = dir;
+              value = {
+                inherit key path;
+                inherit (entry) version;
+                drv = fetchModule args path entry.version entry.hash dir;
+              };
+            }
+          ) (builtins.attrNames (lock.mod or { }))
+        );
+
+  # One module, downloaded by `godrv fetch-module` (`go mod download path@version`), whose output
+  # is the module's directory; its hash is the lockfile's.
+  fetchModule =
+    args: path: version: hash: dir:
+    derivation {
+      name = moduleStoreName dir;
+      inherit system;
+      builder = "${godrv}/bin/godrv";
+      args = [ "fetch-module" ];
+      godrvFetchConfig = builtins.toJSON {
+        inherit path version;
+        go = "${go}";
+        env = builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) downloadEnv)) (userEnv args);
+      };
+      outputHashMode = "recursive";
+      outputHashAlgo = "sha256";
+      outputHash = hash;
+      impureEnvVars = fetcherImpureEnvVars;
+    };
 
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
@@ -159,6 +227,7 @@ let
     { name ? nameOf args, check ? checkOf args }:
     let
       modcache = modules args;
+      locked = lockedModules args;
       config = {
         inherit mode system name check;
         addressing = addressing args;
@@ -169,6 +238,8 @@ let
         modcache = inputRef modcache;
         inputs = map inputRef (cInputs args);
         packageInputs = builtins.mapAttrs (_: l: map inputRef (cInputsOf l)) (packageInputs args);
+        lockedModules = if locked == null then null else builtins.mapAttrs (_: m: { inherit (m) key path version; source = inputRef m.drv; }) locked;
+        lockfile = if locked == null then null else lockfileName args;
         nix = if mode == "dyn" then "${nix}/bin/nix" else null;
         modRoot = args.modRoot or "";
         subPackages = args.subPackages or [ ];
@@ -225,6 +296,16 @@ let
           name = set.name;
           filter = p: _type: admitted ? ${relative (toString p)};
         };
+      # A module's own store path: its directory of the realised module cache, added as a source
+      # path with the name godrv gives it (the same path `nix store add` gives in dyn mode).
+      # In lockfile mode, the module's own fixed-output derivation.
+      locked = lockedModules args;
+      moduleInput =
+        m:
+        if locked != null then
+          locked.${m.dir}.drv
+        else
+          builtins.path { path = "${modcache}/${m.dir}"; inherit (m) name; };
       ca = plan.addressing == "content-addressed";
       drvs = builtins.mapAttrs mk plan.actions;
       mk =
@@ -242,6 +323,7 @@ let
           // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
+          // (if a.module != null then { module = moduleInput a.module; } else { })
           // (if a.modcache then { inherit modcache; } else { })
           // (
             let
@@ -252,7 +334,7 @@ let
           // (if ca then { __contentAddressed = true; } else { })
         );
     in
-    if plan.version != 1 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (1): update nix/ and godrv together." else drvs.${plan.top};
+    if plan.version != 2 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (2): update nix/ and godrv together." else drvs.${plan.top};
 
   # A derivation whose output is a copy of a store path that is only known as a string (the
   # output of a dynamic derivation): gives nix-build something to build and a place for meta.
@@ -286,5 +368,13 @@ let
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules;
+  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules lockedModules;
+  # The result's `.goModules`: the vendorHash derivation, or in lockfile mode an attrset of the
+  # per-module ones (keyed by module cache directory), or null.
+  goModules =
+    args:
+    let
+      locked = lockedModules args;
+    in
+    if locked != null then builtins.mapAttrs (_: m: m.drv) locked else modules args;
 }

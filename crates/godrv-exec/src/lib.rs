@@ -6,7 +6,7 @@
 //! directory, and copies the files dependents read (`keep`) to `$out`.
 //!
 //! The environment it reads ([`BuildEnv::from_env`]): `godrvAction`, `goroot`, `out`, and when the
-//! spec needs them `src`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
+//! spec needs them `src`, `module`, `modcache`, `dep0`…`depN`, `cc` (a prefix whose `bin` goes on `PATH` for
 //! cgo and external linking), `buildInputs` (the user's C inputs, space-separated; their `bin`
 //! directories go on `PATH` after the C compiler's and Go's), and `NIX_BUILD_TOP`/`TMPDIR` for the scratch directory.
 
@@ -81,6 +81,8 @@ pub struct BuildEnv {
     /// Every output named by the spec's `keep`, by name (`out`, `link`).
     pub outputs: BTreeMap<String, PathBuf>,
     pub src: Option<PathBuf>,
+    /// The one third-party module directory the action reads (`$MODULE`).
+    pub module: Option<PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
     /// The user's C inputs (`buildInputs` attribute).
@@ -114,6 +116,7 @@ impl BuildEnv {
             out: need("out")?,
             outputs,
             src: get("src"),
+            module: get("module"),
             modcache: get("modcache"),
             cc: get("cc"),
             inputs: std::env::var("buildInputs")
@@ -133,6 +136,7 @@ struct Tokens {
     goroot: String,
     out: String,
     src: Option<String>,
+    module: Option<String>,
     modcache: Option<String>,
 }
 
@@ -145,7 +149,11 @@ impl Tokens {
             .replace("$WORK", &self.work)
             .replace("$GOROOT", &self.goroot)
             .replace("$OUT", &self.out);
-        for (token, value) in [("$SRC", &self.src), ("$MODCACHE", &self.modcache)] {
+        for (token, value) in [
+            ("$SRC", &self.src),
+            ("$MODULE", &self.module),
+            ("$MODCACHE", &self.modcache),
+        ] {
             if out.contains(token) {
                 out = out.replace(
                     token,
@@ -171,6 +179,10 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
         goroot: env.goroot.to_string_lossy().into_owned(),
         out: env.out.to_string_lossy().into_owned(),
         src: env.src.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        module: env
+            .module
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
         modcache: env
             .modcache
             .as_ref()
@@ -555,6 +567,7 @@ mod tests {
             out: out.clone(),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -596,6 +609,7 @@ mod tests {
             out: out.clone(),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -626,6 +640,7 @@ mod tests {
             out: tmp.path().join("out"),
             outputs: BTreeMap::new(),
             src: None,
+            module: None,
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -658,6 +673,7 @@ mod tests {
             outputs: BTreeMap::new(),
             src: None,
             modcache: None,
+            module: None,
             cc: None,
             inputs: vec![],
             deps: vec![],
@@ -676,6 +692,7 @@ mod tests {
             goroot: "/g".into(),
             out: "/o".into(),
             src: None,
+            module: None,
             modcache: None,
         };
         assert_eq!(
@@ -721,6 +738,7 @@ mod test_runs {
             outputs: BTreeMap::new(),
             src: Some(tmp.join("src")),
             modcache: None,
+            module: None,
             cc: None,
             inputs: vec![],
             deps: vec![tmp.join("dep")],

@@ -21,7 +21,7 @@ use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/instantiate.nix`.
-pub const IFD_PLAN_VERSION: u32 = 1;
+pub const IFD_PLAN_VERSION: u32 = 2;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
 /// when there is one (`pkgs.go`), so that generated derivations depend on that output exactly as
@@ -66,6 +66,26 @@ impl SourceSet {
     }
 }
 
+/// The third-party module an action reads: its directory in the module cache and the name of its
+/// own store path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleDir {
+    /// `example.com/greet@v1.1.0` (module path escaped as go does: `!` before upper-case letters).
+    pub dir: String,
+    /// Store path name of the module's source tree (`gomod-example.com-greet-v1.1.0`).
+    pub name: String,
+}
+
+impl ModuleDir {
+    pub fn new(dir: &str) -> Self {
+        ModuleDir {
+            dir: dir.to_string(),
+            name: godrv_plan::sanitize_store_name(&format!("gomod-{dir}")),
+        }
+    }
+}
+
 /// One per-action derivation, before its symbolic attributes are resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -81,7 +101,9 @@ pub struct Template {
     pub src: Option<SourceSet>,
     /// Gets the C toolchain as the `cc` attribute.
     pub cc: bool,
-    /// Gets the module cache as the `modcache` attribute.
+    /// The module it reads, given as the `module` attribute (that module's store path).
+    pub module: Option<ModuleDir>,
+    /// Gets the whole module cache as the `modcache` attribute.
     pub modcache: bool,
     /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
     /// attribute (their store paths, space-separated), when there are any: the cgo and C
@@ -155,6 +177,7 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         outputs: action.outputs.clone(),
         src,
         cc,
+        module: action.module.as_deref().map(ModuleDir::new),
         modcache: action.uses_modcache,
         inputs: cc && (user_code || action.role == Role::Link),
         input_packages: Vec::new(),
@@ -172,6 +195,14 @@ pub struct IfdPlan {
 }
 
 impl IfdPlan {
+    /// The modules the plan's derivations read, each once.
+    pub fn modules(&self) -> BTreeSet<&ModuleDir> {
+        self.actions
+            .values()
+            .filter_map(|t| t.module.as_ref())
+            .collect()
+    }
+
     pub fn new(plan: &Plan, addressing: Addressing) -> Self {
         IfdPlan {
             version: IFD_PLAN_VERSION,
@@ -246,6 +277,7 @@ mod tests {
             outputs: vec!["out".into()],
             sources: sources.iter().map(|s| s.to_string()).collect(),
             uses_modcache: false,
+            module: None,
             binaries: vec![],
             spec: spec::ActionSpec {
                 steps: vec![spec::ExecStep::Run {

@@ -45,6 +45,8 @@ pub enum RegisterError {
     StorePath(#[from] godrv_derivation::StorePathError),
     #[error("input-addressed derivations need the drv hash of {0}, a toolchain derivation; use content addressing")]
     UnknownInputHash(String),
+    #[error("plan action {0} reads the module {1}, which the module inputs do not have")]
+    MissingModule(String, String),
     #[error("plan action {0} depends on {1}, which the plan does not have")]
     MissingDependency(String, String),
 }
@@ -148,6 +150,10 @@ pub struct Toolchain {
     /// The inputs of each `packageOverrides` entry, given to the templates that name it in
     /// `input_packages` (after `inputs`).
     pub package_inputs: BTreeMap<String, Vec<InputRef>>,
+    /// The store path of each module directory (`example.com/greet@v1.1.0`) the plan reads: a
+    /// source path added from the module cache (vendorHash), or a per-module fixed-output
+    /// derivation (lockfile).
+    pub modules: BTreeMap<String, InputRef>,
     /// Modulo hashes of input derivations godrv did not write (the module cache's fixed-output
     /// derivation, a toolchain from nixpkgs), keyed by `.drv` path; see
     /// [`godrv_derivation::hash_modulo_all`].
@@ -252,6 +258,30 @@ fn order(plan: &IfdPlan) -> Result<Vec<String>, RegisterError> {
     Ok(out)
 }
 
+/// Adds every module directory `plan` reads from the module cache `modcache` to `store`, each as
+/// its own source path (same content, same path: bumping one module leaves the others' paths and
+/// the derivations reading them unchanged). Returns directory → input.
+pub fn add_modules(
+    plan: &IfdPlan,
+    modcache: &Path,
+    store: &mut dyn Store,
+) -> Result<BTreeMap<String, InputRef>, RegisterError> {
+    plan.modules()
+        .into_iter()
+        .map(|module| {
+            let path = store.add_source(&module.name, &modcache.join(&module.dir))?;
+            Ok((
+                module.dir.clone(),
+                InputRef {
+                    path,
+                    drv: None,
+                    output: None,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Stages the files of a source set and adds them to the store.
 fn add_source_set(
     set: &SourceSet,
@@ -304,6 +334,12 @@ pub fn derivation(
         if let Some(cc) = &toolchain.cc {
             env.insert("cc".into(), add_input(&mut drv, cc)?);
         }
+    }
+    if let Some(module) = &template.module {
+        let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
+            RegisterError::MissingModule(template.name.clone(), module.dir.clone())
+        })?;
+        env.insert("module".into(), add_input(&mut drv, input)?);
     }
     if template.modcache {
         if let Some(modcache) = &toolchain.modcache {

@@ -232,6 +232,7 @@ fn run_action(
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: run_sources(src_root, &package.dir)?,
         uses_modcache: false,
+        module: None,
         binaries: vec![],
         spec: ActionSpec {
             steps: vec![ExecStep::Test {
@@ -355,6 +356,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                     outputs: vec![spec::OUT_OUTPUT.to_string()],
                     sources: BTreeSet::new(),
                     uses_modcache: false,
+                    module: None,
                     binaries,
                     spec: ActionSpec {
                         steps: vec![ExecStep::Copy {

@@ -94,7 +94,12 @@ pub struct PlannedAction {
     pub outputs: Vec<String>,
     /// Source files relative to the start directory (empty: the action reads no user source).
     pub sources: BTreeSet<String>,
-    /// The action reads third-party modules from the module cache.
+    /// The module directory the action reads, relative to the module cache
+    /// (`example.com/greet@v1.1.0`, as go escapes it): its store path is the `module` attribute and
+    /// the `$MODULE` token. Every package belongs to one module, so a compile reads at most one.
+    pub module: Option<String>,
+    /// The action refers to the module cache outside its own module directory (`$MODCACHE`): it
+    /// gets the whole cache. Go's scripts never do this; kept so such a script still builds.
     pub uses_modcache: bool,
     /// Names of the binaries it writes to `$OUT/bin`.
     pub binaries: Vec<String>,
@@ -289,11 +294,15 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
             }
         };
         let sources = source_set(part, &roots.src_root, roots)?;
-        let uses_modcache = part
-            .action
-            .sources
-            .iter()
-            .any(|s| roots.modcache.as_deref().is_some_and(|m| s.starts_with(m)));
+        let module = module_dir(part, roots);
+        let prefixes = match (&module, &roots.modcache) {
+            (Some(dir), Some(modcache)) => {
+                let mut own = prefixes.clone();
+                own.add(&modcache.join(dir), "$MODULE");
+                own
+            }
+            _ => prefixes.clone(),
+        };
         let cwd_token = if sources.is_empty() { "$WORK" } else { "$SRC" };
         let mut binaries = Vec::new();
         let mut steps = Vec::new();
@@ -320,6 +329,9 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
             split_link_object(&mut steps);
             outputs.insert(0, spec::LINK_OUTPUT.to_string());
         }
+        let uses_modcache = steps
+            .iter()
+            .any(|s| s.strings().iter().any(|t| t.contains("$MODCACHE")));
         let role = if binaries.is_empty() {
             part.role
         } else {
@@ -344,6 +356,7 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
                     .collect(),
                 outputs,
                 sources,
+                module,
                 uses_modcache,
                 binaries,
                 spec: ActionSpec {
@@ -717,6 +730,30 @@ fn source_set(
     Ok(files)
 }
 
+/// The one module directory (`example.com/greet@v1.1.0`, relative to the module cache) whose files
+/// the part's action reads; `None` if it reads none, or files of several (then it gets the whole
+/// cache through `$MODCACHE`).
+fn module_dir(part: &Part<'_>, roots: &Roots) -> Option<String> {
+    let modcache = roots.modcache.as_deref()?;
+    if part.role == Role::Link && part.steps.len() != part.action.steps.len() {
+        return None; // the link half of a split action reads no source
+    }
+    let mut dirs = part.action.sources.iter().filter_map(|source| {
+        let rel = source.strip_prefix(modcache).ok()?;
+        // The module directory ends at the first component with a version (`name@v1.2.3`).
+        let mut dir = PathBuf::new();
+        for component in rel.components() {
+            dir.push(component);
+            if component.as_os_str().to_string_lossy().contains('@') {
+                return Some(dir.to_string_lossy().into_owned());
+            }
+        }
+        None
+    });
+    let first = dirs.next()?;
+    dirs.all(|d| d == first).then_some(first)
+}
+
 /// Derivation names: `go-<import path>` for packages, the binary's name for links.
 fn derivation_name(package: Option<&str>, role: Role, binaries: &[String]) -> String {
     let base = match (role, binaries) {
@@ -770,6 +807,7 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
             .collect(),
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: BTreeSet::new(),
+        module: None,
         uses_modcache: false,
         binaries,
         spec: ActionSpec {

@@ -9,7 +9,8 @@
 //! | `$WORK` | the build's scratch directory; the action's own files live in `$WORK/b001`, each dependency's output is linked at `$WORK/b002`, `$WORK/b003`, … in the order of [`ActionSpec::deps`] |
 //! | `$GOROOT` | the Go toolchain (the `goroot` attribute of the derivation) |
 //! | `$SRC` | the package's source set (the `src` attribute), laid out as in the user's source tree |
-//! | `$MODCACHE` | the module cache (the `modcache` attribute) for third-party modules |
+//! | `$MODULE` | the directory of the one third-party module the action reads (the `module` attribute: that module's own store path) |
+//! | `$MODCACHE` | the whole module cache (the `modcache` attribute), only for an action that reads outside its module's directory |
 //! | `$OUT` | the derivation's output |
 //!
 //! Because the spec is canonical, the same standard-library package built with the same Go and flags
@@ -107,4 +108,28 @@ pub enum ExecStep {
         argv: Vec<String>,
         log: String,
     },
+}
+
+impl ExecStep {
+    /// Every string of the step (paths, contents, argv, environment values).
+    pub fn strings(&self) -> Vec<&str> {
+        match self {
+            ExecStep::Mkdir { path } | ExecStep::Remove { path } | ExecStep::Touch { path } => {
+                vec![path]
+            }
+            ExecStep::WriteFile { path, contents } | ExecStep::AppendFile { path, contents } => {
+                vec![path, contents]
+            }
+            ExecStep::Run { cwd, env, argv, .. } => std::iter::once(cwd.as_str())
+                .chain(env.iter().map(|(_, v)| v.as_str()))
+                .chain(argv.iter().map(String::as_str))
+                .collect(),
+            ExecStep::Move { from, to } | ExecStep::Copy { from, to } => vec![from, to],
+            ExecStep::Symlink { target, link } => vec![target, link],
+            ExecStep::Test { cwd, argv, log, .. } => std::iter::once(cwd.as_str())
+                .chain(argv.iter().map(String::as_str))
+                .chain(std::iter::once(log.as_str()))
+                .collect(),
+        }
+    }
 }

@@ -12,6 +12,16 @@ fn fixtures() -> PathBuf {
 
 /// Copies the case's module to a temporary directory and plans the script as if go had run there.
 fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDir) {
+    plan_case_in(version, case, module, None)
+}
+
+/// [`plan_case`] with the module cache the script read third-party modules from.
+fn plan_case_in(
+    version: &str,
+    case: &str,
+    module: &str,
+    modcache: Option<&str>,
+) -> (Plan, tempfile::TempDir) {
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
     )
@@ -27,7 +37,7 @@ fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDi
     let roots = Roots {
         src_root: src.clone(),
         goroot: PathBuf::from(goroot),
-        modcache: None,
+        modcache: modcache.map(PathBuf::from),
     };
     (plan(&graph, &roots, PlanOptions::default()).unwrap(), tmp)
 }
@@ -158,6 +168,53 @@ fn standard_library_specs_are_shared_between_programs() {
                 packages.get(package),
                 "{version}: {package} differs between programs"
             );
+        }
+    }
+}
+
+/// Each third-party package reads only its own module's directory (`$MODULE`), never the whole
+/// module cache: bumping one module changes only the derivations of its packages' importers.
+#[test]
+fn third_party_packages_read_only_their_module() {
+    let (plan, _tmp) = plan_case_in(
+        "go1.27",
+        "thirdparty",
+        "thirdparty",
+        Some("/root/go/pkg/mod"),
+    );
+    let module_of = |package: &str| {
+        plan.actions
+            .values()
+            .find(|a| a.package.as_deref() == Some(package) && a.role == Role::Compile)
+            .unwrap_or_else(|| panic!("no compile of {package}"))
+    };
+    for (package, dir) in [
+        ("example.com/greet", "example.com/greet@v1.1.0"),
+        (
+            "example.com/greet/internal/words",
+            "example.com/greet@v1.1.0",
+        ),
+        ("example.com/shout", "example.com/shout@v0.2.0"),
+    ] {
+        let action = module_of(package);
+        assert_eq!(action.module.as_deref(), Some(dir), "{package}");
+        let spec = serde_json::to_string(&action.spec).unwrap();
+        assert!(spec.contains("$MODULE"), "{package}: {spec}");
+    }
+    for action in plan.actions.values() {
+        let spec = serde_json::to_string(&action.spec).unwrap();
+        assert!(!action.uses_modcache, "{}", action.name);
+        assert!(
+            !spec.contains("/root/go/pkg/mod"),
+            "{}: {spec}",
+            action.name
+        );
+        if action
+            .package
+            .as_deref()
+            .is_some_and(|p| !p.starts_with("example.com/"))
+        {
+            assert_eq!(action.module, None, "{}", action.name);
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use godrv_plan::gotest::{self, CheckMode};
 
 use crate::gobuild::{self, BuildRequest, GoTools};
+use crate::lockfile::{self, LockedInput};
 
 /// Build Go programs with Nix, one derivation per Go package.
 #[derive(Parser)]
@@ -63,6 +64,30 @@ enum Command {
         /// The module cache to create.
         #[arg(long, env = "out")]
         out: PathBuf,
+    },
+    /// Download one module into `$out` (the builder of a lockfile entry's fixed-output
+    /// derivation): `$out` is the module's directory as `go mod download` leaves it.
+    FetchModule {
+        /// The request (JSON; see `FetchRequest` in crates/godrv/src/gobuild.rs).
+        #[arg(long, env = "godrvFetchConfig")]
+        config: String,
+        /// The module directory to create.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
+    /// Write a lockfile for the module in DIR: every module `go mod download` fetches, with its
+    /// version and the NAR hash of its source tree (gomod2nix's schema 3 TOML). Runs `go` from
+    /// PATH with your environment (GOPROXY, GOPRIVATE, GOFLAGS, netrc, …).
+    Lock {
+        /// The module directory (with go.mod and go.sum).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The lockfile to write (default: DIR/godrv.lock).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The go program.
+        #[arg(long, default_value = "go")]
+        go: PathBuf,
     },
     /// Run programs and check their output (the builder of `testExamples`).
     Check {
@@ -154,6 +179,13 @@ pub struct PlanConfig {
     /// package's cgo and C compile derivations and to the links.
     #[serde(default)]
     pub package_inputs: BTreeMap<String, Vec<InputRef>>,
+    /// Lockfile mode: each module's fixed-output derivation, keyed by its module cache directory
+    /// (`example.com/greet@v1.1.0`).
+    #[serde(default)]
+    pub locked_modules: Option<BTreeMap<String, LockedInput>>,
+    /// The lockfile's name, for messages (`godrv.lock`, `gomod2nix.toml`).
+    #[serde(default)]
+    pub lockfile: Option<String>,
     /// The `nix` program (dyn mode).
     #[serde(default)]
     pub nix: Option<String>,
@@ -205,6 +237,20 @@ impl Cli {
                     .context("reading the module download request (godrvModulesConfig)")?;
                 let scratch = scratch_dir()?;
                 gobuild::download_modules(&request, &out, scratch.path())
+            }
+            Command::FetchModule { config, out } => {
+                let request: gobuild::FetchRequest = serde_json::from_str(&config)
+                    .context("reading the module fetch request (godrvFetchConfig)")?;
+                let scratch = scratch_dir()?;
+                gobuild::fetch_module(&request, &out, scratch.path())
+            }
+            Command::Lock { dir, output, go } => {
+                let lock = lockfile::lock(&go, &dir)?;
+                let path = output.unwrap_or_else(|| dir.join(lockfile::FILE_NAME));
+                std::fs::write(&path, lockfile::to_toml(&lock)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {} ({} modules)", path.display(), lock.modules.len());
+                Ok(())
             }
             Command::Exec => {
                 let env = godrv_exec::BuildEnv::from_env()?;
@@ -426,17 +472,49 @@ fn add_tests(
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     let scratch = scratch_dir()?;
     let src_root = Path::new(&config.src);
+    // Lockfile mode: a module cache made of the per-module store paths, for planning only.
+    let assembled = match &config.locked_modules {
+        Some(locked) => {
+            let lockfile = config.lockfile.as_deref().unwrap_or(lockfile::FILE_NAME);
+            let gomod = lockfile::read_gomod(
+                &Path::new(&config.go.path).join("bin/go"),
+                &src_root.join(&config.request.mod_root),
+            )?;
+            lockfile::check_against_gomod(locked, &gomod, lockfile)?;
+            let cache = scratch.path().join("modcache");
+            lockfile::assemble_module_cache(locked, &cache)?;
+            Some(InputRef {
+                path: cache.to_string_lossy().into_owned(),
+                drv: None,
+                output: None,
+            })
+        }
+        None => None,
+    };
     let inputs = PlanInputs {
         src_root,
         request: &config.request,
         go: &config.go,
         cc: config.cc.as_ref(),
-        modcache: config.modcache.as_ref(),
+        modcache: config.modcache.as_ref().or(assembled.as_ref()),
         addressing: config.addressing,
         name: Some(&config.name),
         override_packages: config.package_inputs.keys().cloned().collect(),
     };
-    let plan = make_plan(&inputs, scratch.path())?;
+    let plan = make_plan(&inputs, scratch.path()).map_err(|e| match &config.lockfile {
+        Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
+            "a module go needs is not in {name} (go names it above): run `godrv lock` in the module directory and use the new lockfile"
+        )),
+        _ => e,
+    })?;
+    if assembled.is_some() {
+        if let Some(t) = plan.actions.values().find(|t| t.modcache) {
+            bail!(
+                "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
+                t.name
+            );
+        }
+    }
     match config.mode {
         PlanMode::Ifd => {
             let json = serde_json::to_string_pretty(&plan)?;
@@ -447,6 +525,19 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 .nix
                 .as_deref()
                 .context("dyn mode needs the `nix` program in the configuration")?;
+            let mut store = NixCli {
+                nix: PathBuf::from(nix),
+            };
+            let modules = match (&config.modcache, &config.locked_modules) {
+                (Some(modcache), _) => {
+                    register::add_modules(&plan, Path::new(&modcache.path), &mut store)?
+                }
+                (None, Some(locked)) => locked
+                    .iter()
+                    .map(|(dir, m)| (dir.clone(), m.source.clone()))
+                    .collect(),
+                (None, None) => BTreeMap::new(),
+            };
             let toolchain = Toolchain {
                 system: config.system.clone(),
                 godrv: config.godrv.clone(),
@@ -462,11 +553,10 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                         .chain(config.cc.as_ref())
                         .chain(config.modcache.as_ref())
                         .chain(&config.inputs)
-                        .chain(config.package_inputs.values().flatten()),
+                        .chain(config.package_inputs.values().flatten())
+                        .chain(modules.values()),
                 )?,
-            };
-            let mut store = NixCli {
-                nix: PathBuf::from(nix),
+                modules,
             };
             let top = register::register(
                 &plan,
@@ -569,7 +659,8 @@ fn build_outside_nix(
     let nix = Path::new(&file.nix).join("bin/nix");
     let mut store = NixCli { nix: nix.clone() };
     let scratch = scratch_dir()?;
-    // Third-party modules: downloaded here (with --env), added to the store as one source path.
+    // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
+    // package derivation the source path of its own module.
     let modcache = if needs_modules(&dir.join(&request.mod_root)) {
         let download = gobuild::ModulesRequest {
             src: dir.to_string_lossy().into_owned(),
@@ -579,35 +670,45 @@ fn build_outside_nix(
         };
         let cache = scratch.path().join("modcache");
         gobuild::download_modules(&download, &cache, &scratch.path().join("download"))?;
-        let name = format!(
-            "{}-go-modules",
-            godrv_plan::sanitize_store_name(&dir.file_name().unwrap_or_default().to_string_lossy())
-        );
-        Some(input(&store.add_source(&name, &cache)?))
+        Some(cache)
     } else {
         None
     };
-    let toolchain = Toolchain {
-        system: file.system.clone(),
-        godrv: input(&file.godrv),
-        go: input(&file.go),
-        cc: file.cc.as_deref().map(input),
-        modcache,
-        inputs: Vec::new(),
-        package_inputs: BTreeMap::new(),
-        input_hashes: BTreeMap::new(),
-    };
+    let modcache_input = modcache.as_ref().map(|m| input(&m.to_string_lossy()));
+    let go = input(&file.go);
+    let cc = file.cc.as_deref().map(input);
     let inputs = PlanInputs {
         src_root: &dir,
         request: &request,
-        go: &toolchain.go,
-        cc: toolchain.cc.as_ref(),
-        modcache: toolchain.modcache.as_ref(),
+        go: &go,
+        cc: cc.as_ref(),
+        modcache: modcache_input.as_ref(),
         addressing,
         name: options.name.as_deref(),
         override_packages: BTreeSet::new(),
     };
     let plan = make_plan(&inputs, scratch.path())?;
+    let modules = match &modcache {
+        Some(cache) => register::add_modules(&plan, cache, &mut store)?,
+        None => BTreeMap::new(),
+    };
+    let toolchain = Toolchain {
+        system: file.system.clone(),
+        godrv: input(&file.godrv),
+        go,
+        cc,
+        // Only an action reading outside its module's directory gets the whole cache.
+        modcache: match &modcache {
+            Some(cache) if plan.actions.values().any(|t| t.modcache) => {
+                Some(input(&store.add_source("go-modules", cache)?))
+            }
+            _ => None,
+        },
+        modules,
+        inputs: Vec::new(),
+        package_inputs: BTreeMap::new(),
+        input_hashes: BTreeMap::new(),
+    };
     let top = register::register(
         &plan,
         &toolchain,

@@ -690,8 +690,9 @@ pub struct ModulesRequest {
     pub env: BTreeMap<String, String>,
 }
 
-/// Variables of the builder's own environment passed on to `go mod download`: the proxies Nix
-/// lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for HTTPS.
+/// Variables of the builder's own environment passed on to `go mod download`: the proxies and
+/// `NETRC` Nix lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for
+/// HTTPS.
 const PASS_THROUGH: &[&str] = &[
     "http_proxy",
     "https_proxy",
@@ -705,6 +706,8 @@ const PASS_THROUGH: &[&str] = &[
     "NO_PROXY",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    // A netrc file with credentials for private modules (a path the sandbox can see).
+    "NETRC",
 ];
 
 /// One line of `go mod download -json`.
@@ -714,6 +717,8 @@ struct Downloaded {
     path: String,
     #[serde(default)]
     version: String,
+    #[serde(default)]
+    dir: Option<String>,
     #[serde(default)]
     error: Option<String>,
 }
@@ -725,9 +730,9 @@ struct Downloaded {
 /// `.ziphash` for a partial extraction). Zips, `.info`, `list`, locks and `sumdb/` go.
 pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) -> Result<()> {
     let start_dir = Path::new(&request.src).join(&request.mod_root);
-    if !start_dir.join("go.mod").is_file() {
+    if !start_dir.join("go.mod").is_file() && !start_dir.join("go.work").is_file() {
         bail!(
-            "{} has no go.mod: vendorHash needs a Go module (set modRoot to the directory that has go.mod)",
+            "{} has no go.mod or go.work: vendorHash needs a Go module or workspace (set modRoot to the directory that has go.mod)",
             start_dir.display()
         );
     }
@@ -737,33 +742,18 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     }
     let goroot = Path::new(&request.go);
     let go = goroot.join("bin/go");
-    let mut cmd = Command::new(&go);
-    cmd.current_dir(&start_dir).env_clear();
-    // Also every variable the derivation lets in (`impureEnvVars`, e.g. added by overrideModAttrs).
-    let impure = std::env::var("impureEnvVars").unwrap_or_default();
-    for name in PASS_THROUGH
-        .iter()
-        .copied()
-        .chain(impure.split_whitespace())
-    {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
-    cmd.env("PATH", goroot.join("bin"))
-        .env("HOME", scratch.join("home"))
-        .env("GOROOT", goroot)
-        .env("GOCACHE", scratch.join("gocache"))
-        .env("GOPATH", scratch.join("gopath"))
-        .env("GOTOOLCHAIN", "local")
-        .env("GOENV", "off");
-    for (name, value) in &request.env {
-        cmd.env(name, value);
-    }
-    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory.
-    let goflags = match request.env.get("GOFLAGS") {
-        Some(user) if !user.trim().is_empty() => format!("{user} -mod=mod"),
-        _ => "-mod=mod".to_string(),
+    let mut cmd = download_command(goroot, &request.env, scratch);
+    cmd.current_dir(&start_dir);
+    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory. Not in a
+    // workspace, where go allows only readonly or vendor (and downloads without it).
+    let user = request.env.get("GOFLAGS").map_or("", |f| f.trim());
+    let goflags = match (
+        in_workspace(goroot, &request.env, &start_dir, scratch)?,
+        user,
+    ) {
+        (true, user) => user.to_string(),
+        (false, "") => "-mod=mod".to_string(),
+        (false, user) => format!("{user} -mod=mod"),
     };
     cmd.env("GOFLAGS", goflags).env("GOMODCACHE", out);
     cmd.args(["mod", "download", "-json"]);
@@ -800,6 +790,124 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     } else {
         // No third-party modules: an empty cache.
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// `go` for downloading, in a fixed-output derivation: a clean environment with the proxies of
+/// the builder's (`impureEnvVars`) and the user's `env`.
+fn download_command(goroot: &Path, env: &BTreeMap<String, String>, scratch: &Path) -> Command {
+    let mut cmd = Command::new(goroot.join("bin/go"));
+    cmd.env_clear();
+    // Also every variable the derivation lets in (`impureEnvVars`, e.g. added by overrideModAttrs).
+    let impure = std::env::var("impureEnvVars").unwrap_or_default();
+    for name in PASS_THROUGH
+        .iter()
+        .copied()
+        .chain(impure.split_whitespace())
+    {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("PATH", goroot.join("bin"))
+        .env("HOME", scratch.join("home"))
+        .env("GOROOT", goroot)
+        .env("GOCACHE", scratch.join("gocache"))
+        .env("GOPATH", scratch.join("gopath"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+/// Whether go works in a workspace (a go.work) in `dir`: asks `go env GOWORK`.
+fn in_workspace(
+    goroot: &Path,
+    env: &BTreeMap<String, String>,
+    dir: &Path,
+    scratch: &Path,
+) -> Result<bool> {
+    let output = download_command(goroot, env, scratch)
+        .current_dir(dir)
+        .args(["env", "GOWORK"])
+        .output()
+        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go env GOWORK` failed in {} ({}):\n{}",
+            dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let gowork = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Ok(!gowork.is_empty() && gowork != "off")
+}
+
+/// What `godrv fetch-module` downloads: one module (lockfile mode).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FetchRequest {
+    /// The Go toolchain: a GOROOT with `bin/go`.
+    pub go: String,
+    /// Module path and version, as `go mod download` takes them.
+    pub path: String,
+    pub version: String,
+    /// The user's environment for `go`: `GOPROXY`, `GOPRIVATE`, `GOAUTH`, …
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Downloads one module with `go mod download -json path@version` and copies its directory (the
+/// tree gomod2nix hashes) to `out`. No checksum database: the fixed-output hash pins the
+/// contents, and the planner checks them against go.sum.
+pub fn fetch_module(request: &FetchRequest, out: &Path, scratch: &Path) -> Result<()> {
+    for dir in ["home", "gocache", "gopath", "work"] {
+        std::fs::create_dir_all(scratch.join(dir))
+            .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
+    }
+    let goroot = Path::new(&request.go);
+    let module = format!("{}@{}", request.path, request.version);
+    let mut cmd = download_command(goroot, &request.env, scratch);
+    cmd.current_dir(scratch.join("work"))
+        .env("GOFLAGS", "")
+        .env("GOSUMDB", "off")
+        .env("GOMODCACHE", scratch.join("modcache"))
+        .args(["mod", "download", "-json", &module]);
+    let output = cmd
+        .output()
+        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
+    let download: Option<Downloaded> = serde_json::from_slice(&output.stdout).ok();
+    let dir = match download {
+        Some(Downloaded {
+            dir: Some(dir),
+            error: None,
+            ..
+        }) if output.status.success() => dir,
+        other => bail!(
+            "`go mod download {module}` failed ({}): {}\n{}",
+            output.status,
+            other.and_then(|d| d.error).unwrap_or_default(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ),
+    };
+    copy_tree(Path::new(&dir), out)
+}
+
+/// Copies a directory tree (files and directories; go's module trees have nothing else).
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in read_dir(from)? {
+        let target = to.join(entry.file_name().expect("a directory entry has a name"));
+        if entry.is_dir() {
+            copy_tree(&entry, &target)?;
+        } else {
+            std::fs::copy(&entry, &target)
+                .with_context(|| format!("copying {}", entry.display()))?;
+        }
     }
     Ok(())
 }

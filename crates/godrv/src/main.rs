@@ -6,6 +6,7 @@ use clap::Parser;
 mod check;
 mod cli;
 mod gobuild;
+mod lockfile;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()

@@ -1,0 +1,15 @@
+// Command depgomod2nix uses two third-party modules pinned by a gomod2nix.toml (read as is: one
+// fixed-output derivation per module) from the local file GOPROXY (testdata/goproxy) and prints
+// "HELLO, GODRV!".
+package main
+
+import (
+	"fmt"
+
+	"example.com/greet"
+	"example.com/shout"
+)
+
+func main() {
+	fmt.Println(shout.Shout(greet.Hello()))
+}
