@@ -1,14 +1,19 @@
 # One line per example for tests/e2e/tests/reliability.sh:
-#   <attr> <kind> <top derivation name> <src store path> <request JSON>
+#   <attr> <kind> <godrv-build> <top derivation name> <src store path> <request JSON>
 # where kind is `program` (a program to compare with go build), `test-binaries` (the example is
-# the test binaries) or `fails` (its build must fail: a failing Go test), and the request is the
+# the test binaries) or `fails` (its build must fail: a failing Go test); godrv-build is `yes` when
+# `godrv build` can build it (not with C inputs from Nix or a lockfile, which only the Nix functions
+# take), `no` otherwise; the request is the
 # planner's (godrvPlanConfig without the toolchain, source and mode): what `godrv build --request`
 # takes.
 { repo }:
 let
   examples = import (repo + "/examples") { build = (import (repo + "/nix") { }).buildWithDynDrv; };
   # Planner configuration fields that are not part of the request.
-  notRequest = [ "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix" ];
+  notRequest = [
+    "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix"
+    "inputs" "packageInputs" "lockedModules" "lockfile"
+  ];
   line =
     attr: e:
     let
@@ -17,7 +22,10 @@ let
         if e.buildFails or false then "fails"
         else if (config.check.mode or null) == "binaries" then "test-binaries"
         else "program";
+      godrvBuild =
+        if (config.inputs or [ ]) != [ ] || (config.packageInputs or { }) != { } || (config.lockedModules or null) != null
+        then "no" else "yes";
     in
-    "${attr} ${kind} ${config.name} ${config.src} ${builtins.toJSON (removeAttrs config notRequest)}";
+    "${attr} ${kind} ${godrvBuild} ${config.name} ${config.src} ${builtins.toJSON (removeAttrs config notRequest)}";
 in
 builtins.concatStringsSep "\n" (builtins.attrValues (builtins.mapAttrs line examples)) + "\n"

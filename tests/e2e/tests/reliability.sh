@@ -18,9 +18,9 @@ example_requests() {
 # The top .drv of an example in each mode: dyn (the planner's output), IFD (instantiated) and
 # `godrv build --dry-run` with the same request and name. All three must be the same file.
 test_same_derivations_all_modes() {
-	local attr kind name src request dyn ifd built failed=0
+	local attr kind godrv_build name src request dyn ifd built failed=0
 	example_requests >"$SCRATCH/requests" || return 1
-	while read -r attr kind name src request; do
+	while read -r attr kind godrv_build name src request; do
 		dyn=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$attr.planner" --arg useDynDrv true 2>"$LOG.d") || {
 			tail -20 "$LOG.d" >&2
 			return 1
@@ -29,6 +29,16 @@ test_same_derivations_all_modes() {
 			tail -20 "$LOG.i" >&2
 			return 1
 		}
+		if [ "$godrv_build" = no ]; then
+			# Inputs that are derivation outputs: the dyn top .drv has the same contents as IFD's
+			# but Nix's reference scan of the planner's output adds them as references, which
+			# changes its path (see nix/README.md); godrv build does not take such inputs.
+			cmp -s "$dyn" "$ifd" || {
+				echo "$attr: dyn top .drv ($dyn) has other contents than IFD's ($ifd)" >&2
+				failed=1
+			}
+			continue
+		fi
 		built=$("$GODRV" build --dry-run --request "$request" --name "$name" \
 			--env GOPROXY="file://$REPO/testdata/goproxy" "$src" 2>"$LOG.g") || {
 			tail -20 "$LOG.g" >&2
@@ -46,11 +56,11 @@ test_same_derivations_all_modes() {
 # (plus the example's own flags; tests/e2e/refbuild) byte for byte, in dyn, IFD and godrv build
 # mode; `go version -m` (the embedded build information) agrees too.
 test_identical_binaries_all_modes() {
-	local attr kind name src request ref out mode file failed=0
+	local attr kind godrv_build name src request ref out mode file failed=0
 	example_requests >"$SCRATCH/requests" || return 1
 	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS= PATH="$GOROOT/bin:/usr/bin" \
 		go build -o "$SCRATCH/refbuild" .) || return 1
-	while read -r attr kind name src request; do
+	while read -r attr kind godrv_build name src request; do
 		[ "$kind" = program ] || continue # test binaries and failing builds: not go build's output
 		ref=$SCRATCH/ref-$attr
 		GOROOT=$GOROOT "$SCRATCH/refbuild" -request "$request" -src "$src" -out "$ref" \
@@ -59,6 +69,7 @@ test_identical_binaries_all_modes() {
 			return 1
 		}
 		for mode in dyn ifd godrv; do
+			[ "$mode" != godrv ] || [ "$godrv_build" = yes ] || continue
 			case $mode in
 			dyn) out=$(build_attr true "examples.$attr") || return 1 ;;
 			ifd) out=$(build_attr false "examples.$attr") || return 1 ;;
