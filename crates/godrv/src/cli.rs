@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
-use godrv_nix::register::{self, NixCli, Store as _, Toolchain};
+use godrv_nix::daemon::DaemonStore;
+use godrv_nix::register::{self, NixCli, Store, Toolchain};
 use godrv_nix::{Addressing, IfdPlan, InputRef};
 use serde::{Deserialize, Serialize};
 
@@ -248,14 +250,17 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         cc: inputs.cc.map(|c| Path::new(&c.path)),
         modcache: inputs.modcache.map(|m| Path::new(&m.path)),
     };
+    let t0 = Instant::now();
     let script =
         gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
+    let t1 = Instant::now();
     let graph = godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
         format!(
             "parsing the `go build -n` script of {}",
             script.start_dir.display()
         )
     })?;
+    let t2 = Instant::now();
     let roots = godrv_plan::Roots {
         src_root: inputs.src_root.to_path_buf(),
         goroot: PathBuf::from(&inputs.go.path),
@@ -277,7 +282,72 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    Ok(IfdPlan::new(&plan, inputs.addressing))
+    let plan = IfdPlan::new(&plan, inputs.addressing);
+    eprintln!(
+        "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
+        plan.actions.len(),
+        (t1 - t0).as_millis(),
+        (t2 - t1).as_millis(),
+        t2.elapsed().as_millis()
+    );
+    Ok(plan)
+}
+
+/// How derivations reach the store: `GODRV_STORE` = `daemon` (the socket `NIX_REMOTE` names, or
+/// the system daemon's; an error if it cannot be reached), `cli` (`nix store add`,
+/// `nix derivation add`, one process each), or `auto`/unset (the daemon when there is a socket,
+/// else the command).
+fn open_store(nix: &Path) -> Result<Box<dyn Store>> {
+    let choice = std::env::var("GODRV_STORE").unwrap_or_default();
+    let cli = || -> Box<dyn Store> {
+        Box::new(NixCli {
+            nix: nix.to_path_buf(),
+        })
+    };
+    if choice == "cli" {
+        return Ok(cli());
+    }
+    let socket = godrv_store::socket_from_env(
+        std::env::var("NIX_REMOTE").ok().as_deref(),
+        std::env::var("NIX_DAEMON_SOCKET_PATH").ok().as_deref(),
+    );
+    match (choice.as_str(), socket) {
+        ("daemon", None) => bail!(
+            "GODRV_STORE=daemon, but there is no daemon socket (NIX_REMOTE={:?})",
+            std::env::var("NIX_REMOTE").unwrap_or_default()
+        ),
+        ("daemon", Some(path)) => Ok(Box::new(
+            DaemonStore::connect(&path)
+                .with_context(|| format!("connecting to the Nix daemon at {}", path.display()))?,
+        )),
+        ("" | "auto", None) => Ok(cli()),
+        ("" | "auto", Some(path)) => match DaemonStore::connect(&path) {
+            Ok(store) => Ok(Box::new(store)),
+            Err(e) => {
+                eprintln!("godrv: {e}; using {} instead", nix.display());
+                Ok(cli())
+            }
+        },
+        (other, _) => bail!("GODRV_STORE={other:?}: expected daemon, cli or auto"),
+    }
+}
+
+/// Registers `plan` and says how long it took.
+fn register_timed(
+    plan: &IfdPlan,
+    toolchain: &Toolchain,
+    src_root: &Path,
+    stage: &Path,
+    store: &mut dyn Store,
+) -> Result<StorePath, register::RegisterError> {
+    let t0 = Instant::now();
+    let top = register::register(plan, toolchain, src_root, stage, store)?;
+    eprintln!(
+        "godrv: registered {} actions in {} ms",
+        plan.actions.len(),
+        t0.elapsed().as_millis()
+    );
+    Ok(top)
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
@@ -317,15 +387,13 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                         .chain(config.modcache.as_ref()),
                 )?,
             };
-            let mut store = NixCli {
-                nix: PathBuf::from(nix),
-            };
-            let top = register::register(
+            let mut store = open_store(Path::new(nix))?;
+            let top = register_timed(
                 &plan,
                 &toolchain,
                 src_root,
                 &scratch.path().join("stage"),
-                &mut store,
+                store.as_mut(),
             )
             .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
             let top_file = top.to_absolute();
@@ -417,7 +485,7 @@ fn build_outside_nix(
         .canonicalize()
         .with_context(|| format!("opening {}", dir.display()))?;
     let nix = Path::new(&file.nix).join("bin/nix");
-    let mut store = NixCli { nix: nix.clone() };
+    let mut store = open_store(&nix)?;
     let scratch = scratch_dir()?;
     // Third-party modules: downloaded here (with --env), added to the store as one source path.
     let modcache = if needs_modules(&dir) {
@@ -459,12 +527,12 @@ fn build_outside_nix(
         name: None,
     };
     let plan = make_plan(&inputs, scratch.path())?;
-    let top = register::register(
+    let top = register_timed(
         &plan,
         &toolchain,
         &dir,
         &scratch.path().join("stage"),
-        &mut store,
+        store.as_mut(),
     )?;
     let top = top.to_absolute();
     if dry_run {
