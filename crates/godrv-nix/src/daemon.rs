@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use godrv_derivation::nar::write_nar;
 use godrv_derivation::{make_source_path, Derivation, StoreDir, StorePath};
@@ -33,6 +34,8 @@ struct Pending {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DaemonStats {
     pub sources_added: usize,
+    pub sources_time: std::time::Duration,
+    pub derivations_time: std::time::Duration,
     pub derivations_added: usize,
     pub derivations_already_valid: usize,
 }
@@ -80,6 +83,7 @@ impl Write for Tee<'_> {
 
 impl Store for DaemonStore {
     fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
+        let t0 = Instant::now();
         let mut nar_sha256 = [0u8; 32];
         let info = self
             .client
@@ -106,6 +110,7 @@ impl Store for DaemonStore {
             .into());
         }
         self.stats.sources_added += 1;
+        self.stats.sources_time += t0.elapsed();
         Ok(info.path)
     }
 
@@ -126,6 +131,7 @@ impl Store for DaemonStore {
     }
 
     fn finish(&mut self) -> Result<(), RegisterError> {
+        let t0 = Instant::now();
         let pending = std::mem::take(&mut self.pending);
         if pending.is_empty() {
             return Ok(());
@@ -159,13 +165,17 @@ impl Store for DaemonStore {
             }
             self.stats.derivations_added += 1;
         }
+        self.stats.derivations_time += t0.elapsed();
+        let s = &self.stats;
         eprintln!(
-            "godrv: daemon protocol {}.{}: {} sources added, {} derivations added, {} already valid",
+            "godrv: daemon protocol {}.{}: {} sources added in {} ms, {} derivations added and {} already valid in {} ms",
             self.client.version() >> 8,
             self.client.version() & 0xff,
-            self.stats.sources_added,
-            self.stats.derivations_added,
-            self.stats.derivations_already_valid
+            s.sources_added,
+            s.sources_time.as_millis(),
+            s.derivations_added,
+            s.derivations_already_valid,
+            s.derivations_time.as_millis(),
         );
         Ok(())
     }

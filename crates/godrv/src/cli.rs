@@ -343,11 +343,19 @@ fn register_timed(
     let t0 = Instant::now();
     let top = register::register(plan, toolchain, src_root, stage, store)?;
     eprintln!(
-        "godrv: registered {} actions in {} ms",
+        "godrv: registered {} actions in {} ms; peak RSS {}",
         plan.actions.len(),
-        t0.elapsed().as_millis()
+        t0.elapsed().as_millis(),
+        peak_rss().unwrap_or_else(|| "unknown".into())
     );
     Ok(top)
+}
+
+/// This process's peak resident set size (`VmHWM` of /proc/self/status), e.g. `"12345 kB"`.
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line["VmHWM:".len()..].trim().to_string())
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
