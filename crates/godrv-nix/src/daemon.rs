@@ -1,19 +1,23 @@
 //! [`Store`] over one connection to the Nix daemon (the store socket), instead of one `nix`
 //! process per source set and per derivation.
 //!
-//! Every path is computed here first (`.drv` files: [`Derivation::drv_path`] over the ATerm;
-//! sources: the NAR hash) and compared with what the daemon answers, so the two cannot drift
-//! apart silently. Derivations are written in one batch at [`Store::finish`]: one
-//! `QueryValidPaths` for all of them, then `AddToStore` (method `text:sha256`, references = input
-//! sources and input derivations: what `nix derivation add` sends) for the ones not yet valid,
-//! dependencies first, pipelined ([`Client::add_many_to_store`]). Inside a recursive-Nix build the store only admits paths added during the
-//! build as valid, so there every derivation is sent; that is also what makes it part of the
-//! planner's output closure.
+//! Every path is computed here (`.drv` files: [`Derivation::drv_path`] over the ATerm; source
+//! sets: the NAR's sha256, as `nix store add` does) and later compared with what the daemon
+//! answers, so the two cannot drift apart silently. Because the paths are known without asking,
+//! nothing is sent until [`Store::finish`]: then one `QueryValidPaths` for everything queued, and
+//! one pipelined batch of `AddToStore` ([`Client::add_many_to_store`]) for what is not yet valid,
+//! in the order queued (dependencies first): sources with method `fixed:r:sha256` and no
+//! references (`nix store add`), derivations with `text:sha256` and references = input sources
+//! and input derivations (`nix derivation add`). Sources with a NAR larger than
+//! [`DaemonStore::QUEUE_LIMIT`] (a module cache) are sent at once instead of held in memory.
+//!
+//! Inside a recursive-Nix build the store only admits as valid the build's inputs and the paths
+//! added during the build, so there everything is sent; that is also what puts the derivations
+//! in the closure of the planner's output.
 
 use std::collections::BTreeSet;
-use std::io::{self, Write};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use godrv_derivation::nar::write_nar;
 use godrv_derivation::{make_source_path, Derivation, StoreDir, StorePath};
@@ -22,22 +26,29 @@ use sha2::{Digest, Sha256};
 
 use crate::register::{RegisterError, Store};
 
-/// A derivation computed but not yet sent.
+const SOURCE_METHOD: &str = "fixed:r:sha256";
+const DRV_METHOD: &str = "text:sha256";
+
+/// A path computed but not yet sent.
 struct Pending {
     path: String,
     name: String,
-    aterm: String,
+    method: &'static str,
+    /// A NAR (sources) or the file's contents (`.drv`).
+    data: Vec<u8>,
     references: BTreeSet<String>,
 }
 
-/// Counts of what [`DaemonStore`] did.
+/// What [`DaemonStore`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DaemonStats {
-    pub sources_added: usize,
-    pub sources_time: std::time::Duration,
-    pub derivations_time: std::time::Duration,
-    pub derivations_added: usize,
-    pub derivations_already_valid: usize,
+    pub sources: usize,
+    pub derivations: usize,
+    /// Paths sent (the rest were valid already).
+    pub added: usize,
+    pub already_valid: usize,
+    /// Time spent in [`Store::finish`] (and on sources too large to queue).
+    pub send_time: Duration,
 }
 
 /// The Nix daemon as a [`Store`].
@@ -49,6 +60,9 @@ pub struct DaemonStore {
 }
 
 impl DaemonStore {
+    /// Largest source NAR kept in memory until [`Store::finish`].
+    pub const QUEUE_LIMIT: usize = 8 << 20;
+
     pub fn new(client: Client) -> Self {
         DaemonStore {
             client,
@@ -62,95 +76,22 @@ impl DaemonStore {
     pub fn connect(path: &Path) -> Result<Self, RegisterError> {
         Ok(DaemonStore::new(Client::connect(path)?))
     }
-}
 
-/// A [`Write`] that hashes what passes through it.
-struct Tee<'a> {
-    inner: &'a mut dyn Write,
-    hash: Sha256,
-}
-
-impl Write for Tee<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Store for DaemonStore {
-    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
+    /// Sends `items` (those not valid yet) and checks the paths the daemon gives them.
+    fn send(&mut self, items: &[Pending]) -> Result<(), RegisterError> {
         let t0 = Instant::now();
-        let mut nar_sha256 = [0u8; 32];
-        let info = self
-            .client
-            .add_to_store(name, "fixed:r:sha256", &BTreeSet::new(), |w| {
-                let mut tee = Tee {
-                    inner: w,
-                    hash: Sha256::new(),
-                };
-                write_nar(dir, &mut tee)?;
-                nar_sha256 = tee.hash.finalize().into();
-                Ok(())
-            })?;
-        let expected = self.store_dir.display_path(&make_source_path(
-            &self.store_dir,
-            name,
-            &nar_sha256,
-            &BTreeSet::new(),
-        )?);
-        if info.path != expected {
-            return Err(StoreError::PathMismatch {
-                expected,
-                got: info.path,
-            }
-            .into());
-        }
-        self.stats.sources_added += 1;
-        self.stats.sources_time += t0.elapsed();
-        Ok(info.path)
-    }
-
-    fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError> {
-        let aterm = drv.to_aterm(&self.store_dir)?;
-        let path = drv.drv_path(&self.store_dir)?;
-        self.pending.push(Pending {
-            path: self.store_dir.display_path(&path),
-            name: format!("{}.drv", drv.name),
-            aterm,
-            references: drv
-                .references()
-                .iter()
-                .map(|r| self.store_dir.display_path(r))
-                .collect(),
-        });
-        Ok(path)
-    }
-
-    fn finish(&mut self) -> Result<(), RegisterError> {
-        let t0 = Instant::now();
-        let pending = std::mem::take(&mut self.pending);
-        if pending.is_empty() {
-            return Ok(());
-        }
         let valid = self
             .client
-            .query_valid_paths(pending.iter().map(|p| p.path.as_str()))?;
-        let todo: Vec<&Pending> = pending
-            .iter()
-            .filter(|p| !valid.contains(&p.path))
-            .collect();
-        self.stats.derivations_already_valid += pending.len() - todo.len();
+            .query_valid_paths(items.iter().map(|p| p.path.as_str()))?;
+        let todo: Vec<&Pending> = items.iter().filter(|p| !valid.contains(&p.path)).collect();
+        self.stats.already_valid += items.len() - todo.len();
         let requests: Vec<AddRequest<'_>> = todo
             .iter()
             .map(|p| AddRequest {
                 name: &p.name,
-                method: "text:sha256",
+                method: p.method,
                 references: &p.references,
-                data: p.aterm.as_bytes(),
+                data: &p.data,
             })
             .collect();
         let results = self.client.add_many_to_store(&requests)?;
@@ -163,19 +104,77 @@ impl Store for DaemonStore {
                 }
                 .into());
             }
-            self.stats.derivations_added += 1;
+            self.stats.added += 1;
         }
-        self.stats.derivations_time += t0.elapsed();
+        self.stats.send_time += t0.elapsed();
+        Ok(())
+    }
+}
+
+impl Store for DaemonStore {
+    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
+        let mut nar = Vec::new();
+        write_nar(dir, &mut nar).map_err(|source| RegisterError::Io {
+            what: "serializing",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let sha256: [u8; 32] = Sha256::digest(&nar).into();
+        let path = self.store_dir.display_path(&make_source_path(
+            &self.store_dir,
+            name,
+            &sha256,
+            &BTreeSet::new(),
+        )?);
+        self.stats.sources += 1;
+        let item = Pending {
+            path: path.clone(),
+            name: name.to_string(),
+            method: SOURCE_METHOD,
+            data: nar,
+            references: BTreeSet::new(),
+        };
+        if item.data.len() > Self::QUEUE_LIMIT {
+            self.send(&[item])?;
+        } else {
+            self.pending.push(item);
+        }
+        Ok(path)
+    }
+
+    fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError> {
+        let aterm = drv.to_aterm(&self.store_dir)?;
+        let path = drv.drv_path(&self.store_dir)?;
+        self.stats.derivations += 1;
+        self.pending.push(Pending {
+            path: self.store_dir.display_path(&path),
+            name: format!("{}.drv", drv.name),
+            method: DRV_METHOD,
+            data: aterm.into_bytes(),
+            references: drv
+                .references()
+                .iter()
+                .map(|r| self.store_dir.display_path(r))
+                .collect(),
+        });
+        Ok(path)
+    }
+
+    fn finish(&mut self) -> Result<(), RegisterError> {
+        let pending = std::mem::take(&mut self.pending);
+        if !pending.is_empty() {
+            self.send(&pending)?;
+        }
         let s = &self.stats;
         eprintln!(
-            "godrv: daemon protocol {}.{}: {} sources added in {} ms, {} derivations added and {} already valid in {} ms",
+            "godrv: daemon protocol {}.{}: {} sources and {} derivations: {} added, {} already valid, in {} ms",
             self.client.version() >> 8,
             self.client.version() & 0xff,
-            s.sources_added,
-            s.sources_time.as_millis(),
-            s.derivations_added,
-            s.derivations_already_valid,
-            s.derivations_time.as_millis(),
+            s.sources,
+            s.derivations,
+            s.added,
+            s.already_valid,
+            s.send_time.as_millis(),
         );
         Ok(())
     }
