@@ -16,7 +16,6 @@ let
   # Examples whose build must fail (a failing Go test): not in testExamples; tests/e2e checks them.
   buildFailures = builtins.filter (n: examples.${n}.buildFails or false) (builtins.attrNames examples);
   inherit (godrv.toolchain) system;
-  examples = import ./examples { inherit build system; };
 in
 {
   inherit (godrv) buildWithDynDrv buildWithIFD toolchain;

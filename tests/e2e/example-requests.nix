@@ -8,7 +8,8 @@
 # takes.
 { repo }:
 let
-  examples = import (repo + "/examples") { build = (import (repo + "/nix") { }).buildWithDynDrv; };
+  godrv = import (repo + "/nix") { };
+  examples = import (repo + "/examples") { build = godrv.buildWithDynDrv; inherit (godrv.toolchain) system; };
   # Planner configuration fields that are not part of the request.
   notRequest = [
     "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix"

@@ -13,6 +13,7 @@
 //!
 //! Attribute names and values are identical in both, so both give the same `.drv` paths.
 
+pub mod daemon;
 pub mod register;
 
 use std::collections::{BTreeMap, BTreeSet};

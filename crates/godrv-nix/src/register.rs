@@ -49,14 +49,20 @@ pub enum RegisterError {
     MissingModule(String, String),
     #[error("plan action {0} depends on {1}, which the plan does not have")]
     MissingDependency(String, String),
+    #[error(transparent)]
+    Daemon(#[from] godrv_store::StoreError),
 }
 
 /// Where derivations and sources go.
 pub trait Store {
     /// Adds a directory as a source path named `name`; returns its absolute store path.
     fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError>;
-    /// Writes a derivation; returns its `.drv` path.
+    /// Writes a derivation (or queues it: see [`Store::finish`]); returns its `.drv` path.
     fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError>;
+    /// Writes what is queued; [`register`] calls it last.
+    fn finish(&mut self) -> Result<(), RegisterError> {
+        Ok(())
+    }
 }
 
 /// The `nix` command line (`nix store add`, `nix derivation add`).
@@ -223,6 +229,7 @@ pub fn register(
             },
         );
     }
+    store.finish()?;
     Ok(done
         .remove(&plan.top)
         .expect("the top action is in the plan")

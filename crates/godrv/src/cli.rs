@@ -4,11 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
-use godrv_nix::register::{self, NixCli, Store as _, Toolchain};
+use godrv_nix::daemon::DaemonStore;
+use godrv_nix::register::{self, NixCli, Store, Toolchain};
 use godrv_nix::{Addressing, IfdPlan, InputRef};
 use serde::{Deserialize, Serialize};
 
@@ -324,8 +326,10 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         cc: inputs.cc.map(|c| Path::new(&c.path)),
         modcache: inputs.modcache.map(|m| Path::new(&m.path)),
     };
+    let t0 = Instant::now();
     let script =
         gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
+    let t1 = Instant::now();
     let mut graph =
         godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
             format!(
@@ -333,6 +337,7 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
                 script.start_dir.display()
             )
         })?;
+    let t2 = Instant::now();
     // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
     let mut pkg_config = BTreeMap::new();
     for query in godrv_plan::pkgconfig::queries(&graph) {
@@ -413,6 +418,13 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     }
     let mut ifd = IfdPlan::new(&plan, inputs.addressing);
     ifd.add_package_inputs(&plan, &inputs.override_packages)?;
+    eprintln!(
+        "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
+        ifd.actions.len(),
+        (t1 - t0).as_millis(),
+        (t2 - t1).as_millis(),
+        t2.elapsed().as_millis()
+    );
     Ok(ifd)
 }
 
@@ -467,6 +479,71 @@ fn add_tests(
         test_plan.plan.put_binaries_in(&subdir);
     }
     Ok(gotest::with_tests(plan, test_plan, mode))
+}
+
+/// How derivations reach the store: `GODRV_STORE` = `daemon` (the socket `NIX_REMOTE` names, or
+/// the system daemon's; an error if it cannot be reached), `cli` (`nix store add`,
+/// `nix derivation add`, one process each), or `auto`/unset (the daemon when there is a socket,
+/// else the command).
+fn open_store(nix: &Path) -> Result<Box<dyn Store>> {
+    let choice = std::env::var("GODRV_STORE").unwrap_or_default();
+    let cli = || -> Box<dyn Store> {
+        Box::new(NixCli {
+            nix: nix.to_path_buf(),
+        })
+    };
+    if choice == "cli" {
+        return Ok(cli());
+    }
+    let socket = godrv_store::socket_from_env(
+        std::env::var("NIX_REMOTE").ok().as_deref(),
+        std::env::var("NIX_DAEMON_SOCKET_PATH").ok().as_deref(),
+    );
+    match (choice.as_str(), socket) {
+        ("daemon", None) => bail!(
+            "GODRV_STORE=daemon, but there is no daemon socket (NIX_REMOTE={:?})",
+            std::env::var("NIX_REMOTE").unwrap_or_default()
+        ),
+        ("daemon", Some(path)) => Ok(Box::new(
+            DaemonStore::connect(&path)
+                .with_context(|| format!("connecting to the Nix daemon at {}", path.display()))?,
+        )),
+        ("" | "auto", None) => Ok(cli()),
+        ("" | "auto", Some(path)) => match DaemonStore::connect(&path) {
+            Ok(store) => Ok(Box::new(store)),
+            Err(e) => {
+                eprintln!("godrv: {e}; using {} instead", nix.display());
+                Ok(cli())
+            }
+        },
+        (other, _) => bail!("GODRV_STORE={other:?}: expected daemon, cli or auto"),
+    }
+}
+
+/// Registers `plan` and says how long it took.
+fn register_timed(
+    plan: &IfdPlan,
+    toolchain: &Toolchain,
+    src_root: &Path,
+    stage: &Path,
+    store: &mut dyn Store,
+) -> Result<StorePath, register::RegisterError> {
+    let t0 = Instant::now();
+    let top = register::register(plan, toolchain, src_root, stage, store)?;
+    eprintln!(
+        "godrv: registered {} actions in {} ms; peak RSS {}",
+        plan.actions.len(),
+        t0.elapsed().as_millis(),
+        peak_rss().unwrap_or_else(|| "unknown".into())
+    );
+    Ok(top)
+}
+
+/// This process's peak resident set size (`VmHWM` of /proc/self/status), e.g. `"12345 kB"`.
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line["VmHWM:".len()..].trim().to_string())
 }
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
@@ -525,12 +602,10 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 .nix
                 .as_deref()
                 .context("dyn mode needs the `nix` program in the configuration")?;
-            let mut store = NixCli {
-                nix: PathBuf::from(nix),
-            };
+            let mut store = open_store(Path::new(nix))?;
             let modules = match (&config.modcache, &config.locked_modules) {
                 (Some(modcache), _) => {
-                    register::add_modules(&plan, Path::new(&modcache.path), &mut store)?
+                    register::add_modules(&plan, Path::new(&modcache.path), store.as_mut())?
                 }
                 (None, Some(locked)) => locked
                     .iter()
@@ -558,12 +633,12 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 )?,
                 modules,
             };
-            let top = register::register(
+            let top = register_timed(
                 &plan,
                 &toolchain,
                 src_root,
                 &scratch.path().join("stage"),
-                &mut store,
+                store.as_mut(),
             )
             .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
             let top_file = top.to_absolute();
@@ -657,7 +732,7 @@ fn build_outside_nix(
         .canonicalize()
         .with_context(|| format!("opening {}", dir.display()))?;
     let nix = Path::new(&file.nix).join("bin/nix");
-    let mut store = NixCli { nix: nix.clone() };
+    let mut store = open_store(&nix)?;
     let scratch = scratch_dir()?;
     // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
     // package derivation the source path of its own module.
@@ -689,7 +764,7 @@ fn build_outside_nix(
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {
-        Some(cache) => register::add_modules(&plan, cache, &mut store)?,
+        Some(cache) => register::add_modules(&plan, cache, store.as_mut())?,
         None => BTreeMap::new(),
     };
     let toolchain = Toolchain {
@@ -709,12 +784,12 @@ fn build_outside_nix(
         package_inputs: BTreeMap::new(),
         input_hashes: BTreeMap::new(),
     };
-    let top = register::register(
+    let top = register_timed(
         &plan,
         &toolchain,
         &dir,
         &scratch.path().join("stage"),
-        &mut store,
+        store.as_mut(),
     )?;
     let top = top.to_absolute();
     if dry_run {

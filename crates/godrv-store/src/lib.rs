@@ -1,0 +1,115 @@
+//! A client of the Nix daemon protocol ("worker protocol"), the one `nix` itself speaks to
+//! `nix-daemon` and, inside a recursive-Nix build, to the builder's own store socket.
+//!
+//! One [`Client`] is one connection: a handshake, then requests answered in order. Each request
+//! is an operation code and its arguments; the daemon answers with log messages (forwarded or
+//! dropped), then either `STDERR_LAST` and the result or `STDERR_ERROR` and an error, which
+//! [`StoreError::Daemon`] carries with its message.
+//!
+//! Only the operations godrv's planner needs are here: [`Client::add_to_store`] (what
+//! `nix store add` and `nix derivation add` send) and its pipelined form
+//! [`Client::add_many_to_store`], [`Client::is_valid_path`] and [`Client::query_valid_paths`]. The encoding is in [`wire`]; where the socket is, in
+//! [`socket_from_env`].
+//!
+//! Protocol version 1.37 is requested (no feature negotiation); daemons from 1.25 on (Nix 2.4)
+//! are accepted.
+
+mod client;
+pub mod wire;
+
+pub use client::{AddRequest, Client, PathInfo, CLIENT_VERSION, MIN_DAEMON_VERSION};
+
+use std::path::PathBuf;
+
+/// What went wrong talking to the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("connecting to the Nix daemon at {path}: {source}")]
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("talking to the Nix daemon ({during}): {source}")]
+    Io {
+        during: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the Nix daemon sent {0:#x} where the protocol has its greeting (is this a Nix daemon socket?)")]
+    BadMagic(u64),
+    #[error("the Nix daemon speaks protocol {}.{}; godrv needs at least {}.{}", .0 >> 8, .0 & 0xff, MIN_DAEMON_VERSION >> 8, MIN_DAEMON_VERSION & 0xff)]
+    TooOld(u64),
+    #[error("the Nix daemon sent unknown message {0:#x}")]
+    UnknownMessage(u64),
+    #[error("the Nix daemon asked for data ({0}) godrv does not send")]
+    UnexpectedRead(&'static str),
+    #[error("{message}")]
+    Daemon {
+        /// The error's message, as `nix` would print it.
+        message: String,
+        /// Its trace lines.
+        traces: Vec<String>,
+    },
+    #[error("the Nix daemon added {got}, godrv computed {expected}")]
+    PathMismatch { expected: String, got: String },
+}
+
+/// Where the store socket is, from `NIX_REMOTE` (as Nix reads it):
+///
+/// * `unix://PATH` (optionally with `?params`): `PATH` — what a recursive-Nix builder gets;
+/// * `daemon`: the system daemon's socket, `/nix/var/nix/daemon-socket/socket`
+///   (`NIX_DAEMON_SOCKET_PATH` overrides it);
+/// * unset or empty: the system daemon's socket if it exists (`nix` would use the local store
+///   directly when it may write it; through the daemon the result is the same);
+/// * anything else (`local`, `auto`, an SSH or HTTP store): `None`, the caller falls back to the
+///   `nix` command.
+pub fn socket_from_env(nix_remote: Option<&str>, daemon_socket: Option<&str>) -> Option<PathBuf> {
+    let system = || {
+        PathBuf::from(
+            daemon_socket
+                .filter(|s| !s.is_empty())
+                .unwrap_or("/nix/var/nix/daemon-socket/socket"),
+        )
+    };
+    match nix_remote.unwrap_or("") {
+        "" => Some(system()).filter(|p| p.exists()),
+        "daemon" | "unix" | "unix://" => Some(system()),
+        remote => {
+            let rest = remote.strip_prefix("unix://")?;
+            let path = rest.split('?').next().unwrap_or(rest);
+            (!path.is_empty()).then(|| PathBuf::from(path))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_from_nix_remote() {
+        assert_eq!(
+            socket_from_env(Some("unix:///build/.nix-socket"), None),
+            Some(PathBuf::from("/build/.nix-socket"))
+        );
+        assert_eq!(
+            socket_from_env(Some("unix:///tmp/s?max-connections=1"), None),
+            Some(PathBuf::from("/tmp/s"))
+        );
+        assert_eq!(
+            socket_from_env(Some("daemon"), None),
+            Some(PathBuf::from("/nix/var/nix/daemon-socket/socket"))
+        );
+        assert_eq!(
+            socket_from_env(Some("daemon"), Some("/run/s")),
+            Some(PathBuf::from("/run/s"))
+        );
+        assert_eq!(socket_from_env(Some("local"), None), None);
+        assert_eq!(socket_from_env(Some("auto"), None), None);
+        assert_eq!(socket_from_env(Some("ssh-ng://host"), None), None);
+        // unset: the system socket only if it exists
+        assert_eq!(
+            socket_from_env(None, Some("/nonexistent/godrv-test/socket")),
+            None
+        );
+    }
+}
