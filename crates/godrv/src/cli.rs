@@ -703,9 +703,11 @@ struct BuildOptions {
     name: Option<String>,
 }
 
-/// Whether the module at `dir` requires other modules (its go.sum lists any).
+/// Whether the module at `dir` requires other modules (its go.sum lists any), or `dir` is a
+/// workspace (whose modules may: `go mod download` finds out).
 fn needs_modules(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("go.sum")).is_ok_and(|sum| !sum.trim().is_empty())
+    dir.join("go.work").is_file()
+        || std::fs::read_to_string(dir.join("go.sum")).is_ok_and(|sum| !sum.trim().is_empty())
 }
 
 fn build_outside_nix(

@@ -13,7 +13,7 @@ test_gotests_failing_build() {
 }
 
 # The names of the test runs a nix-build log says it built, sorted, space-separated.
-test_runs_built() { # log
+count_test_runs() { # log
 	grep "^building '/nix/store/.*-go-test-.*\.drv'" "$1" | sed "s/^building '\/nix\/store\/[a-z0-9]*-go-test-//; s/\.drv'.*//" |
 		sort | tr '\n' ' '
 }
@@ -56,7 +56,7 @@ test_gotests_rerun_only_changed() {
 
 check_runs() { # builder what step expected
 	local runs
-	runs=$(test_runs_built "$LOG.$3")
+	runs=$(count_test_runs "$LOG.$3")
 	[ "$runs" = "$4" ] || {
 		echo "$1: $2 ran the tests of: '$runs', expected '$4'" >&2
 		return 1
