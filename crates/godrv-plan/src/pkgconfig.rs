@@ -163,7 +163,11 @@ fn edit_cgo(cmd: &mut Command, objdir: &str, flags: &Flags) {
         .position(|a| a == "--")
         .unwrap_or(cmd.argv.len());
     if !flags.libs.is_empty() {
-        let quoted: Vec<String> = flags.libs.iter().map(|f| go_quote(f)).collect();
+        let quoted: Vec<String> = flags
+            .libs
+            .iter()
+            .map(|f| godrv_script::quote::go_quote(f))
+            .collect();
         match cmd.argv[..dashdash]
             .iter()
             .position(|a| a.starts_with("-ldflags="))
@@ -193,26 +197,6 @@ fn edit_cgo(cmd: &mut Command, objdir: &str, flags: &Flags) {
         .map_or(dashdash + 1, |i| dashdash + i)
         .min(cmd.argv.len());
     cmd.argv.splice(at..at, flags.cflags.iter().cloned());
-}
-
-/// Go's `strconv.Quote` for the ASCII text of compiler flags; other characters are kept as they
-/// are (printable Unicode is, in Go too) except control characters, written `\xNN`.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Splits pkg-config's output into words as go's `splitPkgConfigOutput` does (POSIX shell
@@ -306,8 +290,11 @@ mod tests {
 
     #[test]
     fn quotes_like_strconv_quote() {
-        assert_eq!(go_quote("-lz"), r#""-lz""#);
-        assert_eq!(go_quote(r#"-DX="a\b""#), r#""-DX=\"a\\b\"""#);
+        assert_eq!(godrv_script::quote::go_quote("-lz"), r#""-lz""#);
+        assert_eq!(
+            godrv_script::quote::go_quote(r#"-DX="a\b""#),
+            r#""-DX=\"a\\b\"""#
+        );
     }
 
     fn run(cwd: &str, argv: &[&str]) -> Step {

@@ -511,7 +511,6 @@ fn list_packages(
     tools: &GoTools<'_>,
     scratch: &Path,
 ) -> Result<Vec<(String, String)>> {
-    let mut cmd = go_command(start_dir, request, tools, scratch)?;
     let mut args = vec!["list".to_string()];
     if !request.tags.is_empty() {
         args.push(format!("-tags={}", request.tags.join(",")));
@@ -521,20 +520,8 @@ fn list_packages(
         "{{.ImportPath}} {{.Dir}}".into(),
         "./...".into(),
     ]);
-    let output = cmd
-        .args(&args)
-        .output()
-        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
-    if !output.status.success() {
-        bail!(
-            "`go {}` failed in {} ({}):\n{}",
-            args.join(" "),
-            start_dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
-    let text = String::from_utf8(output.stdout).context("go list printed non-UTF-8 text")?;
+    let output = run_go(start_dir, request, tools, scratch, &args)?;
+    let text = String::from_utf8(output).context("go list printed non-UTF-8 text")?;
     Ok(text
         .lines()
         .filter_map(|line| line.split_once(' '))
@@ -617,7 +604,6 @@ pub fn c_trim_dirs(
     if packages.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let mut cmd = go_command(start_dir, request, tools, scratch)?;
     let mut args = vec![
         "list".to_string(),
         "-json=ImportPath,Dir,Module".to_string(),
@@ -626,21 +612,9 @@ pub fn c_trim_dirs(
         args.push(format!("-tags={}", request.tags.join(",")));
     }
     args.extend(packages.iter().cloned());
-    let output = cmd
-        .args(&args)
-        .output()
-        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
-    if !output.status.success() {
-        bail!(
-            "`go {}` failed in {} ({}):\n{}",
-            args.join(" "),
-            start_dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
+    let output = run_go(start_dir, request, tools, scratch, &args)?;
     let mut dirs = BTreeMap::new();
-    for listed in serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Listed>() {
+    for listed in serde_json::Deserializer::from_slice(&output).into_iter::<Listed>() {
         let p = listed.context("reading the output of `go list -json`")?;
         let (from, to) = match p.module {
             None => (p.dir, p.import_path.clone()),
