@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
+mod common;
+use common::{copy_dir, fixtures};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../godrv-script/tests/fixtures")
-}
+use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
 
 /// Copies the case's module to a temporary directory and plans the script as if go had run there.
 fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDir) {
@@ -40,18 +39,6 @@ fn plan_case_in(
         modcache: modcache.map(PathBuf::from),
     };
     (plan(&graph, &roots, PlanOptions::default()).unwrap(), tmp)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 fn specs_by_package(plan: &Plan) -> BTreeMap<String, String> {

@@ -4,25 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::{copy_dir, fixtures};
+
 use godrv_plan::gotest::{self, CheckMode, TestedPackage};
 use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
 use godrv_script::ActionId;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../godrv-script/tests/fixtures")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
 
 /// The graph of a case, with the module copied to a temporary directory as if go had run there.
 fn graph_of(case: &str, module: &str, tmp: &Path) -> (godrv_script::ActionGraph, Roots) {
