@@ -119,25 +119,6 @@ module_bump() { # vendorHash|lockfile
 	esac
 }
 
-# The module examples give the same top derivation in dyn and IFD mode (lockfile, gomod2nix.toml,
-# vendor/, replace, go.work).
-test_same_derivations_modules() {
-	local planned ifd example
-	for example in deplock depgomod2nix vendored replace workspace; do
-		planned=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$example.planner" --arg useDynDrv true 2>"$LOG.b") || {
-			tail -20 "$LOG.b" >&2
-			return 1
-		}
-		ifd=$(nix-instantiate "$REPO/default.nix" -A "examples.$example" --arg useDynDrv false 2>"$LOG.i") || {
-			tail -20 "$LOG.i" >&2
-			return 1
-		}
-		cmp "$planned" "$ifd" || {
-			echo "$example: dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
-			return 1
-		}
-	done
-}
 
 # A lockfile module's fixed-output derivation gives the same store path as the module's directory
 # in vendorHash mode (both are the NAR of the tree, named gomod-<dir>): switching modes keeps it.

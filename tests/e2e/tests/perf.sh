@@ -51,7 +51,7 @@ test_daemon_registration() {
 }
 
 # The dyn planner uses the daemon protocol inside recursive Nix (its log says so) and its top
-# .drv is the one `nix-instantiate` gives in IFD mode (test_same_derivations checks the bytes).
+# .drv is the one `nix-instantiate` gives in IFD mode (test_same_derivations_all_modes checks it).
 test_planner_uses_daemon() {
 	local d
 	d=$(nix-instantiate "$REPO/default.nix" -A examples.packages.planner --arg useDynDrv true 2>"$LOG.i") || {
