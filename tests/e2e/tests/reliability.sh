@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant: fail if either fails
 # Reliability (issue 9): every example is byte-identical to plain `go build` in every mode, and the
 # three modes write the same derivations. Sourced by tests/e2e/run.
 
@@ -58,7 +59,7 @@ test_same_derivations_all_modes() {
 test_identical_binaries_all_modes() {
 	local attr kind godrv_build name src request ref out mode file failed=0
 	example_requests >"$SCRATCH/requests" || return 1
-	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS= PATH="$GOROOT/bin:/usr/bin" \
+	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS='' PATH="$GOROOT/bin:/usr/bin" \
 		go build -o "$SCRATCH/refbuild" .) || return 1
 	while read -r attr kind godrv_build name src request; do
 		[ "$kind" = program ] || continue # test binaries and failing builds: not go build's output
