@@ -15,12 +15,12 @@
 //! permissions. The sha256 of the NAR is what `nix-hash --type sha256 --base32 DIR` prints and what
 //! makes a source path ([`source_path`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -102,6 +102,108 @@ pub fn nar_sha256(path: &Path) -> io::Result<[u8; 32]> {
     let mut w = HashWriter(Sha256::new());
     write_nar(path, &mut w)?;
     Ok(w.0.finalize().into())
+}
+
+/// A directory tree of selected files, as [`write_nar_of_files`] serializes it.
+#[derive(Default)]
+struct Tree {
+    /// Entry name → file (its path on disk) or subdirectory; `BTreeMap` keeps NAR order.
+    entries: BTreeMap<Vec<u8>, Entry>,
+}
+
+enum Entry {
+    File(PathBuf),
+    Dir(Tree),
+}
+
+/// Write the NAR of the directory that holds exactly `files` (paths relative to `root`, with `/`
+/// as separator) and the directories above them: the NAR of a copy of those files made with
+/// `std::fs::copy` (contents and the executable bit of what a symlink points to), without making
+/// the copy. A file path with an empty, `.` or `..` component is an error, as is one that names
+/// both a file and a directory.
+pub fn write_nar_of_files<'a>(
+    root: &Path,
+    files: impl IntoIterator<Item = &'a str>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut tree = Tree::default();
+    for file in files {
+        let invalid = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("source file {file:?}: {why}"),
+            )
+        };
+        let parts: Vec<&str> = file.split('/').collect();
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == "..")
+        {
+            return Err(invalid("not a plain relative path"));
+        }
+        let (last, dirs) = parts.split_last().expect("split yields at least one part");
+        let mut node = &mut tree;
+        for dir in dirs {
+            let entry = node
+                .entries
+                .entry(dir.as_bytes().to_vec())
+                .or_insert_with(|| Entry::Dir(Tree::default()));
+            node = match entry {
+                Entry::Dir(sub) => sub,
+                Entry::File(_) => return Err(invalid("a file is also used as a directory")),
+            };
+        }
+        match node.entries.get(last.as_bytes()) {
+            None => {
+                node.entries
+                    .insert(last.as_bytes().to_vec(), Entry::File(root.join(file)));
+            }
+            Some(Entry::File(_)) => {}
+            Some(Entry::Dir(_)) => return Err(invalid("a directory is also listed as a file")),
+        }
+    }
+    write_str(out, b"nix-archive-1")?;
+    write_tree(&tree, out)
+}
+
+fn write_tree(tree: &Tree, out: &mut impl Write) -> io::Result<()> {
+    write_str(out, b"(")?;
+    write_str(out, b"type")?;
+    write_str(out, b"directory")?;
+    for (name, entry) in &tree.entries {
+        write_str(out, b"entry")?;
+        write_str(out, b"(")?;
+        write_str(out, b"name")?;
+        write_str(out, name)?;
+        write_str(out, b"node")?;
+        match entry {
+            Entry::Dir(sub) => write_tree(sub, out)?,
+            Entry::File(path) => {
+                // Like fs::copy: follows symlinks, keeps the target's permission bits.
+                let with_path =
+                    |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+                let meta = fs::metadata(path).map_err(with_path)?;
+                if !meta.is_file() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{}: not a regular file", path.display()),
+                    ));
+                }
+                write_str(out, b"(")?;
+                write_str(out, b"type")?;
+                write_str(out, b"regular")?;
+                if meta.permissions().mode() & 0o100 != 0 {
+                    write_str(out, b"executable")?;
+                    write_str(out, b"")?;
+                }
+                write_str(out, b"contents")?;
+                write_str(out, &fs::read(path).map_err(with_path)?)?;
+                write_str(out, b")")?;
+            }
+        }
+        write_str(out, b")")?;
+    }
+    write_str(out, b")")
 }
 
 /// Why [`source_path`] failed.

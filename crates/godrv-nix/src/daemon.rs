@@ -19,12 +19,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use godrv_derivation::nar::write_nar;
+use godrv_derivation::nar::{write_nar, write_nar_of_files};
 use godrv_derivation::{make_source_path, Derivation, StoreDir, StorePath};
 use godrv_store::{AddRequest, Client, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::register::{RegisterError, Store};
+use crate::SourceSet;
 
 const SOURCE_METHOD: &str = "fixed:r:sha256";
 const DRV_METHOD: &str = "text:sha256";
@@ -111,14 +112,9 @@ impl DaemonStore {
     }
 }
 
-impl Store for DaemonStore {
-    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
-        let mut nar = Vec::new();
-        write_nar(dir, &mut nar).map_err(|source| RegisterError::Io {
-            what: "serializing",
-            path: dir.to_path_buf(),
-            source,
-        })?;
+impl DaemonStore {
+    /// Queues (or, when large, sends) the source path whose NAR is `nar`; returns its path.
+    fn add_source_nar(&mut self, name: &str, nar: Vec<u8>) -> Result<String, RegisterError> {
         let sha256: [u8; 32] = Sha256::digest(&nar).into();
         let path = self.store_dir.display_path(&make_source_path(
             &self.store_dir,
@@ -140,6 +136,36 @@ impl Store for DaemonStore {
             self.pending.push(item);
         }
         Ok(path)
+    }
+}
+
+impl Store for DaemonStore {
+    fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError> {
+        let mut nar = Vec::new();
+        write_nar(dir, &mut nar).map_err(|source| RegisterError::Io {
+            what: "serializing",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        self.add_source_nar(name, nar)
+    }
+
+    /// Serializes the set's files straight from the source tree: no staging copy.
+    fn add_source_set(
+        &mut self,
+        set: &SourceSet,
+        src_root: &Path,
+        _scratch: &Path,
+    ) -> Result<String, RegisterError> {
+        let mut nar = Vec::new();
+        write_nar_of_files(src_root, set.files.iter().map(String::as_str), &mut nar).map_err(
+            |source| RegisterError::Io {
+                what: "serializing the source set from",
+                path: src_root.to_path_buf(),
+                source,
+            },
+        )?;
+        self.add_source_nar(&set.name, nar)
     }
 
     fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError> {

@@ -57,6 +57,16 @@ pub enum RegisterError {
 pub trait Store {
     /// Adds a directory as a source path named `name`; returns its absolute store path.
     fn add_source(&mut self, name: &str, dir: &Path) -> Result<String, RegisterError>;
+    /// Adds the files of `set` (relative to `src_root`) as one source path, by default by copying
+    /// them into `scratch/<name>` and calling [`Store::add_source`].
+    fn add_source_set(
+        &mut self,
+        set: &SourceSet,
+        src_root: &Path,
+        scratch: &Path,
+    ) -> Result<String, RegisterError> {
+        stage_source_set(self, set, src_root, scratch)
+    }
     /// Writes a derivation (or queues it: see [`Store::finish`]); returns its `.drv` path.
     fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError>;
     /// Writes what is queued; [`register`] calls it last.
@@ -185,7 +195,7 @@ pub fn register(
             Some(set) => Some(match sources.get(set) {
                 Some(path) => path.clone(),
                 None => {
-                    let path = add_source_set(set, src_root, scratch, store)?;
+                    let path = store.add_source_set(set, src_root, scratch)?;
                     sources.insert(set.clone(), path.clone());
                     path
                 }
@@ -289,12 +299,12 @@ pub fn add_modules(
         .collect()
 }
 
-/// Stages the files of a source set and adds them to the store.
-fn add_source_set(
+/// Copies the files of a source set into `scratch` and adds the copy to the store.
+fn stage_source_set<S: Store + ?Sized>(
+    store: &mut S,
     set: &SourceSet,
     src_root: &Path,
     scratch: &Path,
-    store: &mut dyn Store,
 ) -> Result<String, RegisterError> {
     let stage = scratch.join(&set.name);
     let io = |what, path: &Path| {

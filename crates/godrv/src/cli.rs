@@ -319,13 +319,53 @@ struct PlanInputs<'a> {
     override_packages: BTreeSet<String>,
 }
 
-/// Runs `go build -n`, parses and plans.
+/// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
+/// two `go` commands are independent: each has its own scratch directory).
 fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     let tools = GoTools {
         goroot: Path::new(&inputs.go.path),
         cc: inputs.cc.map(|c| Path::new(&c.path)),
         modcache: inputs.modcache.map(|m| Path::new(&m.path)),
     };
+    let mode = check_mode(inputs.request);
+    std::thread::scope(|threads| {
+        let tests = mode.map(|_| {
+            threads.spawn(|| {
+                gobuild::test_script(
+                    inputs.src_root,
+                    inputs.request,
+                    &tools,
+                    &scratch.join("gotest"),
+                )
+            })
+        });
+        let build = plan_build(inputs, &tools, scratch);
+        let tests = tests
+            .map(|t| t.join().expect("the `go test -c -n` thread does not panic"))
+            .transpose();
+        let (plan, timing) = build?;
+        let mut plan = match (mode, tests?) {
+            (Some(mode), tests) => add_tests(plan, mode, inputs, tests.flatten())?,
+            (None, _) => plan,
+        };
+        finish_plan(&mut plan, inputs, timing)
+    })
+}
+
+/// How long `go build -n` and the parse took, and when planning started.
+struct Timing {
+    go_build: std::time::Duration,
+    parse: std::time::Duration,
+    planning_started: Instant,
+}
+
+/// `go build -n`, parsed and planned (without tests).
+fn plan_build(
+    inputs: &PlanInputs<'_>,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<(godrv_plan::Plan, Timing)> {
+    let tools = *tools;
     let t0 = Instant::now();
     let script =
         gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
@@ -389,16 +429,8 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
             .context("adding the probed C compiler flags")?;
     }
-    let roots = godrv_plan::Roots {
-        src_root: inputs.src_root.to_path_buf(),
-        goroot: PathBuf::from(&inputs.go.path),
-        modcache: inputs.modcache.map(|m| PathBuf::from(&m.path)),
-    };
-    // The export/link split only pays off with content addressing (early cutoff).
-    let options = godrv_plan::PlanOptions {
-        split_link_objects: inputs.addressing == Addressing::ContentAddressed,
-    };
-    let mut plan = godrv_plan::plan(&graph, &roots, options).context("planning the build")?;
+    let mut plan = godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs))
+        .context("planning the build")?;
     plan.add_tool_env(&inputs.request.tool_env());
     if !inputs.request.allow_go_reference {
         plan.forbid_goroot_references();
@@ -406,9 +438,38 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     if let Some(subdir) = inputs.request.cross_bin_subdir() {
         plan.put_binaries_in(&subdir);
     }
-    if let Some(mode) = check_mode(inputs.request) {
-        plan = add_tests(plan, mode, inputs, &tools, &roots, options, scratch)?;
+    Ok((
+        plan,
+        Timing {
+            go_build: t1 - t0,
+            parse: t2 - t1,
+            planning_started: t2,
+        },
+    ))
+}
+
+/// The roots a plan's paths are relative to.
+fn plan_roots(inputs: &PlanInputs<'_>) -> godrv_plan::Roots {
+    godrv_plan::Roots {
+        src_root: inputs.src_root.to_path_buf(),
+        goroot: PathBuf::from(&inputs.go.path),
+        modcache: inputs.modcache.map(|m| PathBuf::from(&m.path)),
     }
+}
+
+/// The export/link split only pays off with content addressing (early cutoff).
+fn plan_options(inputs: &PlanInputs<'_>) -> godrv_plan::PlanOptions {
+    godrv_plan::PlanOptions {
+        split_link_objects: inputs.addressing == Addressing::ContentAddressed,
+    }
+}
+
+/// Names the top derivation and turns the plan into the IFD plan.
+fn finish_plan(
+    plan: &mut godrv_plan::Plan,
+    inputs: &PlanInputs<'_>,
+    timing: Timing,
+) -> Result<IfdPlan> {
     if let Some(name) = inputs.name {
         let top = plan.top.clone();
         plan.actions
@@ -416,14 +477,14 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    let mut ifd = IfdPlan::new(&plan, inputs.addressing);
-    ifd.add_package_inputs(&plan, &inputs.override_packages)?;
+    let mut ifd = IfdPlan::new(plan, inputs.addressing);
+    ifd.add_package_inputs(plan, &inputs.override_packages)?;
     eprintln!(
         "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
         ifd.actions.len(),
-        (t1 - t0).as_millis(),
-        (t2 - t1).as_millis(),
-        t2.elapsed().as_millis()
+        timing.go_build.as_millis(),
+        timing.parse.as_millis(),
+        timing.planning_started.elapsed().as_millis()
     );
     Ok(ifd)
 }
@@ -437,23 +498,15 @@ fn check_mode(request: &BuildRequest) -> Option<CheckMode> {
     }
 }
 
-/// Plans the tests of the packages of `inputs` (`go test -c -n`) and merges them into `plan`.
+/// Plans the tests of the packages of `inputs` (`tests`: their `go test -c -n`, `None` when no
+/// package has test files) and merges them into `plan`.
 fn add_tests(
     plan: godrv_plan::Plan,
     mode: CheckMode,
     inputs: &PlanInputs<'_>,
-    tools: &GoTools<'_>,
-    roots: &godrv_plan::Roots,
-    options: godrv_plan::PlanOptions,
-    scratch: &Path,
+    tests: Option<gobuild::TestScript>,
 ) -> Result<godrv_plan::Plan> {
-    let Some(tests) = gobuild::test_script(
-        inputs.src_root,
-        inputs.request,
-        tools,
-        &scratch.join("gotest"),
-    )?
-    else {
+    let Some(tests) = tests else {
         return Ok(match mode {
             // Nothing to run: the result is the build's.
             CheckMode::Run => plan,
@@ -472,8 +525,14 @@ fn add_tests(
         })?;
     gotest::add_testmains(&mut graph, &tests.testmains).context("adding the test mains")?;
     let flags = gotest::test_binary_flags(&inputs.request.check.flags);
-    let mut test_plan = gotest::plan_tests(&graph, roots, options, &tests.packages, &flags)
-        .context("planning the tests")?;
+    let mut test_plan = gotest::plan_tests(
+        &graph,
+        &plan_roots(inputs),
+        plan_options(inputs),
+        &tests.packages,
+        &flags,
+    )
+    .context("planning the tests")?;
     test_plan.plan.add_tool_env(&inputs.request.tool_env());
     if let Some(subdir) = inputs.request.cross_bin_subdir() {
         test_plan.plan.put_binaries_in(&subdir);

@@ -110,6 +110,7 @@ impl BuildRequest {
 }
 
 /// Where the tools are.
+#[derive(Clone, Copy)]
 pub struct GoTools<'a> {
     pub goroot: &'a Path,
     /// Prefix with `bin/gcc` for cgo, if any.
