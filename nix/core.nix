@@ -213,6 +213,17 @@ let
     flags = splitFlags (args.checkFlags or [ ]);
   };
 
+  # Go's index of GOROOT's packages as a GOCACHE (`godrv go-index`: what `go list std` leaves in an
+  # empty cache, no build results). The planner copies it into its caches, so `go build -n` does
+  # not read every std file again. One per toolchain; no package derivation depends on it.
+  goIndex = derivation {
+    name = "go-index";
+    inherit system;
+    builder = "${godrv}/bin/godrv";
+    args = [ "go-index" ];
+    go = "${go}";
+  };
+
   # The planner: runs `go build -n` (and `go test -c -n`), parses, plans. mode = "dyn" | "ifd".
   planner = mode: args: plannerWith mode args { };
 
@@ -250,6 +261,7 @@ let
         tags = args.tags or [ ];
         allowGoReference = args.allowGoReference or false;
         goFlags = [ ];
+        goCacheSeed = "${goIndex}";
         env = removeAttrs (userEnv args) downloadEnv;
       };
       common = {
@@ -368,7 +380,7 @@ let
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules lockedModules;
+  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules lockedModules goIndex;
   # The result's `.goModules`: the vendorHash derivation, or in lockfile mode an attrset of the
   # per-module ones (keyed by module cache directory), or null.
   goModules =

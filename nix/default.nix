@@ -19,6 +19,8 @@ let
 in
 {
   toolchain = toolchain';
+  # Go's index of GOROOT's packages (a GOCACHE without build results) the planners start from.
+  inherit (core) goIndex;
   buildWithDynDrv = import ./buildWithDynDrv.nix { inherit core; };
   buildWithIFD = import ./buildWithIFD.nix { inherit core; };
 }

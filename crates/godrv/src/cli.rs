@@ -67,6 +67,16 @@ enum Command {
         #[arg(long, env = "out")]
         out: PathBuf,
     },
+    /// Write Go's index of GOROOT's packages into `$out` as a GOCACHE (the builder of the
+    /// toolchain's `go-index` derivation); the planner starts its caches from it.
+    GoIndex {
+        /// The Go toolchain (GOROOT).
+        #[arg(long, env = "go")]
+        go: PathBuf,
+        /// The GOCACHE to create.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Download one module into `$out` (the builder of a lockfile entry's fixed-output
     /// derivation): `$out` is the module's directory as `go mod download` leaves it.
     FetchModule {
@@ -195,6 +205,10 @@ pub struct PlanConfig {
     /// after the planner's output (`<name>.drv`), so the top derivation must carry that name for
     /// both modes to give the same `.drv`.
     pub name: String,
+    /// A GOCACHE with Go's index of GOROOT (`godrv go-index`), to start the planner's caches
+    /// from; only speeds `go` up.
+    #[serde(default)]
+    pub go_cache_seed: Option<String>,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -239,6 +253,10 @@ impl Cli {
                     .context("reading the module download request (godrvModulesConfig)")?;
                 let scratch = scratch_dir()?;
                 gobuild::download_modules(&request, &out, scratch.path())
+            }
+            Command::GoIndex { go, out } => {
+                let scratch = scratch_dir()?;
+                gobuild::go_index(&go, &out, scratch.path())
             }
             Command::FetchModule { config, out } => {
                 let request: gobuild::FetchRequest = serde_json::from_str(&config)
@@ -317,6 +335,8 @@ struct PlanInputs<'a> {
     name: Option<&'a str>,
     /// Packages with their own C inputs (`packageOverrides`).
     override_packages: BTreeSet<String>,
+    /// See [`GoTools::go_cache_seed`].
+    go_cache_seed: Option<&'a Path>,
 }
 
 /// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
@@ -326,6 +346,7 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         goroot: Path::new(&inputs.go.path),
         cc: inputs.cc.map(|c| Path::new(&c.path)),
         modcache: inputs.modcache.map(|m| Path::new(&m.path)),
+        go_cache_seed: inputs.go_cache_seed,
     };
     let mode = check_mode(inputs.request);
     std::thread::scope(|threads| {
@@ -636,6 +657,7 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         addressing: config.addressing,
         name: Some(&config.name),
         override_packages: config.package_inputs.keys().cloned().collect(),
+        go_cache_seed: config.go_cache_seed.as_deref().map(Path::new),
     };
     let plan = make_plan(&inputs, scratch.path()).map_err(|e| match &config.lockfile {
         Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
@@ -822,6 +844,7 @@ fn build_outside_nix(
         addressing,
         name: options.name.as_deref(),
         override_packages: BTreeSet::new(),
+        go_cache_seed: None,
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {

@@ -117,6 +117,92 @@ pub struct GoTools<'a> {
     pub cc: Option<&'a Path>,
     /// Module cache with the module sources, if the build needs third-party modules.
     pub modcache: Option<&'a Path>,
+    /// A GOCACHE holding Go's index of GOROOT's packages ([`go_index`]), copied into each
+    /// scratch GOCACHE before `go` runs: `go build -n` then does not read every std file again.
+    /// It holds no build results, so the scripts are the same with it or without it.
+    pub go_cache_seed: Option<&'a Path>,
+}
+
+/// Copies `tools.go_cache_seed`, if any, into `scratch/gocache`.
+fn seed_go_cache(tools: &GoTools<'_>, scratch: &Path) -> Result<()> {
+    match tools.go_cache_seed {
+        Some(seed) => copy_tree(seed, &scratch.join("gocache"))
+            .with_context(|| format!("copying the Go index {}", seed.display())),
+        None => Ok(()),
+    }
+}
+
+/// Writes to `out` a GOCACHE that holds Go's module index of GOROOT/src and nothing else: what
+/// `go list std` leaves in an empty cache (no build results). The planner copies it into its
+/// GOCACHE (see [`GoTools::go_cache_seed`]). `trim.txt` (the time of the last trim) is left out so
+/// that the output does not depend on the clock.
+pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
+    for dir in ["home", "gopath"] {
+        std::fs::create_dir_all(scratch.join(dir))
+            .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
+    }
+    let go = goroot.join("bin/go");
+    let output = Command::new(&go)
+        .current_dir(scratch)
+        .env_clear()
+        .env("PATH", goroot.join("bin"))
+        .env("HOME", scratch.join("home"))
+        .env("GOROOT", goroot)
+        .env("GOCACHE", out)
+        .env("GOPATH", scratch.join("gopath"))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off")
+        .env("GOFLAGS", "")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0")
+        .args(["list", "std"])
+        .output()
+        .with_context(|| format!("running {}", go.display()))?;
+    if !output.status.success() {
+        bail!(
+            "`go list std` failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    let trim = out.join("trim.txt");
+    if trim.exists() {
+        std::fs::remove_file(&trim).with_context(|| format!("removing {}", trim.display()))?;
+    }
+    for dir in read_dir(out)? {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in read_dir(&dir)? {
+            if entry.to_string_lossy().ends_with("-a") {
+                let text = std::fs::read_to_string(&entry)
+                    .with_context(|| format!("reading {}", entry.display()))?;
+                match without_entry_time(&text) {
+                    Some(fixed) => std::fs::write(&entry, fixed)
+                        .with_context(|| format!("writing {}", entry.display()))?,
+                    None => eprintln!(
+                        "godrv: {}: not a Go cache entry godrv knows (`v1 <id> <id> <size> <time>`); left as is, so this output is not reproducible",
+                        entry.display()
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A Go cache action entry (`v1 <action id> <output id> <size> <time>\n`, the numbers
+/// right-aligned in 20 columns) with its time (when it was written, in ns) set to 0, the only
+/// part that depends on the clock; `None` if `entry` is not in that form.
+fn without_entry_time(entry: &str) -> Option<String> {
+    let line = entry.strip_suffix('\n')?;
+    let (head, time) = line.split_at(line.len().checked_sub(20)?);
+    let fields: Vec<&str> = head.split_whitespace().collect();
+    let well_formed = matches!(fields.as_slice(), ["v1", a, o, size]
+        if a.len() == 64 && o.len() == 64 && size.parse::<u64>().is_ok())
+        && time.trim_start().parse::<u64>().is_ok()
+        && head.ends_with(' ');
+    well_formed.then(|| format!("{head}{:>20}\n", 0))
 }
 
 /// The script and the directory it was produced in.
@@ -143,6 +229,7 @@ pub fn build_script(
         std::fs::create_dir_all(scratch.join(dir))
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
+    seed_go_cache(tools, scratch)?;
     let go = tools.goroot.join("bin/go");
     let packages = package_args(&start_dir, request, tools, scratch)?;
     let mut cmd = go_command(&start_dir, request, tools, scratch)?;
@@ -253,6 +340,7 @@ pub fn test_script(
         std::fs::create_dir_all(scratch.join(dir))
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
+    seed_go_cache(tools, scratch)?;
     let patterns = package_args(&start_dir, request, tools, scratch)?;
     let mut list = vec![
         "list".to_string(),
@@ -1106,12 +1194,33 @@ mod tests {
     }
 
     #[test]
+    fn go_cache_entry_time_is_zeroed() {
+        let id = "0080e40582efb5268567fb1e7ae369a57bd4d2da0e4dd9cd609a29d7d055cb24";
+        let out = "71727706df5910b47cbcfaeeccda0a14e655d0e8d11711dde86798a4d16dc039";
+        let entry = format!("v1 {id} {out} {:>20} {:>20}\n", 416, 1795285362467605197u64);
+        let fixed = without_entry_time(&entry).unwrap();
+        assert_eq!(fixed, format!("v1 {id} {out} {:>20} {:>20}\n", 416, 0));
+        assert_eq!(fixed.len(), entry.len());
+        assert_eq!(without_entry_time(&fixed).unwrap(), fixed);
+        for bad in [
+            String::new(),
+            "v1 short\n".to_string(),
+            format!("v2 {id} {out} {:>20} {:>20}\n", 416, 1),
+            format!("v1 {id} {out} {:>20} {:>20}", 416, 1),
+            format!("v1 {id} {out} {:>20} {:>20}\n", "x", 1),
+        ] {
+            assert_eq!(without_entry_time(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn missing_go_mod_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let tools = GoTools {
             goroot: Path::new("/nonexistent"),
             cc: None,
             modcache: None,
+            go_cache_seed: None,
         };
         let err = build_script(dir.path(), &BuildRequest::default(), &tools, dir.path())
             .err()

@@ -1,7 +1,6 @@
 # shellcheck shell=bash
 # Performance-related end-to-end tests (issue 8), sourced by tests/e2e/run.
 # shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant, as in tests/e2e/run
-# shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant, as in tests/e2e/run
 
 # Registering through the daemon protocol (godrv-store) gives the same .drv paths as
 # `nix derivation add` / `nix store add`: a private nix-daemon on a socket in the scratch
@@ -65,6 +64,43 @@ test_planner_uses_daemon() {
 	nix-store -l "$d" 2>/dev/null | grep -q '^godrv: daemon protocol' || {
 		echo "the planner's log does not say it used the daemon protocol:" >&2
 		nix-store -l "$d" 2>&1 | grep godrv >&2
+		return 1
+	}
+}
+
+# The planners start their GOCACHE from the toolchain's go-index derivation (`godrv go-index`).
+# It must hold Go's package index and no build results: with a copy of it, `go build -n` prints
+# the same script as with an empty cache (a cached build result would drop that action from the
+# script). Its output is reproducible (`nix-build --check`: no trim.txt time stamp).
+test_go_index() {
+	local idx src=$SCRATCH/goindex f
+	idx=$(nix-build --no-out-link nix -A goIndex 2>"$LOG") || {
+		tail -5 "$LOG" >&2
+		return 1
+	}
+	[ ! -e "$idx/trim.txt" ] && [ -n "$(find "$idx" -type f -name '*-d' -print -quit)" ] || {
+		echo "go-index $idx: expected index entries and no trim.txt" >&2
+		return 1
+	}
+	nix-build --no-out-link --check nix -A goIndex >/dev/null 2>"$LOG.check" || {
+		echo "go-index is not reproducible:" >&2
+		tail -5 "$LOG.check" >&2
+		return 1
+	}
+	cp -r examples/packages "$src"
+	chmod -R u+w "$src"
+	mkdir -p "$src.empty" "$src.home"
+	cp -r "$idx" "$src.seeded"
+	chmod -R u+w "$src.seeded"
+	for f in empty seeded; do
+		(cd "$src" && env -i PATH="$GOROOT/bin:/usr/bin" HOME="$src.home" GOROOT="$GOROOT" GOCACHE="$src.$f" \
+			GOTOOLCHAIN=local GOENV=off GOFLAGS= GOPROXY=off \
+			go build -n -trimpath -buildvcs=false -o "$SCRATCH/goindex-bin/" ./... 2>&1 |
+			sed "s|$src\.$f|GOCACHE|g" >"$LOG.$f")
+	done
+	[ "$(grep -c '/compile ' "$LOG.empty")" -gt 10 ] && cmp -s "$LOG.empty" "$LOG.seeded" || {
+		echo "go build -n differs with the go-index cache:" >&2
+		diff "$LOG.empty" "$LOG.seeded" | head -20 >&2
 		return 1
 	}
 }
