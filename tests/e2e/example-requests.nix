@@ -13,7 +13,7 @@ let
   # Planner configuration fields that are not part of the request.
   notRequest = [
     "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix"
-    "inputs" "packageInputs" "lockedModules" "lockfile"
+    "inputs" "packageInputs" "lockedModules" "lockfile" "goCacheSeed"
   ];
   line =
     attr: e:
