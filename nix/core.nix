@@ -264,28 +264,64 @@ let
         goCacheSeed = "${goIndex}";
         env = removeAttrs (userEnv args) downloadEnv;
       };
-      common = {
+    in
+    if mode == "dyn" then
+      dynPlanner name config { godrvStdPlan = stdPlanner args; }
+    else
+      derivation {
+        name = "${name}-plan.json";
         inherit system;
         builder = "${godrv}/bin/godrv";
         args = [ "plan" ];
         godrvPlanConfig = builtins.toJSON config;
       };
-    in
-    if mode == "dyn" then
-      derivation (
-        common
-        // {
-          # The output is a .drv file: a text-hashed content-addressed output named *.drv.
-          name = "${name}.drv";
-          __contentAddressed = true;
-          outputHashMode = "text";
-          outputHashAlgo = "sha256";
-          requiredSystemFeatures = [ "recursive-nix" ];
-          NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
-        }
-      )
-    else
-      derivation (common // { name = "${name}-plan.json"; });
+
+  # A planner that registers its derivations from inside the build (recursive Nix); its output is
+  # the top .drv: a text-hashed content-addressed output named *.drv.
+  dynPlanner =
+    name: config: extra:
+    derivation (
+      {
+        name = "${name}.drv";
+        inherit system;
+        builder = "${godrv}/bin/godrv";
+        args = [ "plan" ];
+        godrvPlanConfig = builtins.toJSON config;
+        __contentAddressed = true;
+        outputHashMode = "text";
+        outputHashAlgo = "sha256";
+        requiredSystemFeatures = [ "recursive-nix" ];
+        NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
+      }
+      // extra
+    );
+
+  # The derivations of every std package for the settings that shape std's compile commands
+  # (toolchain, C compiler, addressing, tags, allowGoReference, env), registered once: its output
+  # (the .drv of a "go-std" derivation depending on all of them, never built) is an input of the
+  # program's dyn planner, so the std derivations are among that build's inputs and the planner
+  # need not add them again (inside recursive Nix every added path costs Nix a bind mount into the
+  # sandbox). An optimization only: a std derivation it lacks is added by the program's planner,
+  # and if `go build -n std` fails it says so in its log and registers nothing.
+  stdPlanner =
+    args:
+    dynPlanner "go-std" {
+      mode = "dyn";
+      std = true;
+      inherit system;
+      name = "go-std";
+      addressing = addressing args;
+      src = "";
+      go = inputRef go;
+      godrv = inputRef godrv;
+      cc = inputRef cc;
+      nix = "${nix}/bin/nix";
+      tags = args.tags or [ ];
+      allowGoReference = args.allowGoReference or false;
+      goFlags = [ ];
+      goCacheSeed = "${goIndex}";
+      env = removeAttrs (userEnv args) downloadEnv;
+    } { };
 
   # IFD: read the plan and call `derivation` with the same attributes godrv writes in dyn mode.
   instantiate =
@@ -380,7 +416,7 @@ let
   finish = args: drv: drv // { passthru = args.passthru or { }; meta = args.meta or { }; } // (args.passthru or { });
 in
 {
-  inherit checkArgs checkNixVersion planner testPlanner instantiate copyOf finish nameOf modules lockedModules goIndex;
+  inherit checkArgs checkNixVersion planner testPlanner stdPlanner instantiate copyOf finish nameOf modules lockedModules goIndex;
   # The result's `.goModules`: the vendorHash derivation, or in lockfile mode an attrset of the
   # per-module ones (keyed by module cache directory), or null.
   goModules =

@@ -204,8 +204,83 @@ struct Part<'a> {
     own_paths: BTreeSet<String>,
 }
 
-/// Plans every action of `graph`.
+/// Plans every action of `graph`; the top action is the program's link (several: a bundle of
+/// their binaries).
 pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<Plan, PlanError> {
+    let (mut actions, mut tops) = plan_actions(graph, roots, options)?;
+    let top = match tops.len() {
+        0 => return Err(PlanError::NoBinary),
+        1 => tops.remove(0),
+        _ => {
+            let bundle = bundle_action(&actions, &tops);
+            actions.insert("bundle".to_string(), bundle);
+            "bundle".to_string()
+        }
+    };
+    Ok(Plan { actions, top })
+}
+
+/// Key of the top action of [`plan_library`].
+pub const LIBRARY_TOP: &str = "library";
+
+/// Plans every action of a script that builds packages and no binary (`go build -n std`): the top
+/// action, named `name`, depends on every action no other action depends on, so the plan's
+/// closure is every action. Building it builds every package; its use is to register them all.
+pub fn plan_library(
+    graph: &ActionGraph,
+    roots: &Roots,
+    options: PlanOptions,
+    name: &str,
+) -> Result<Plan, PlanError> {
+    let (mut actions, _) = plan_actions(graph, roots, options)?;
+    let used: BTreeSet<&String> = actions
+        .values()
+        .flat_map(|a| a.deps.iter().map(|d| &d.key))
+        .collect();
+    let leaves: Vec<String> = actions
+        .keys()
+        .filter(|k| !used.contains(k))
+        .cloned()
+        .collect();
+    let top = PlannedAction {
+        name: name.to_string(),
+        package: None,
+        role: Role::Bundle,
+        deps: leaves
+            .iter()
+            .map(|key| DepRef {
+                key: key.clone(),
+                output: spec::OUT_OUTPUT.to_string(),
+            })
+            .collect(),
+        outputs: vec![spec::OUT_OUTPUT.to_string()],
+        sources: BTreeSet::new(),
+        module: None,
+        uses_modcache: false,
+        binaries: Vec::new(),
+        spec: ActionSpec {
+            steps: vec![ExecStep::Mkdir {
+                path: "$OUT".to_string(),
+            }],
+            deps: leaves.len(),
+            keep: vec![],
+            forbid_goroot_reference: false,
+        },
+    };
+    actions.insert(LIBRARY_TOP.to_string(), top);
+    Ok(Plan {
+        actions,
+        top: LIBRARY_TOP.to_string(),
+    })
+}
+
+/// The planned actions of `graph` and the keys of those that link a binary.
+#[allow(clippy::type_complexity)]
+fn plan_actions(
+    graph: &ActionGraph,
+    roots: &Roots,
+    options: PlanOptions,
+) -> Result<(BTreeMap<String, PlannedAction>, Vec<String>), PlanError> {
     let mut prefixes = PrefixMap::default();
     prefixes.add(&roots.goroot, "$GOROOT");
     prefixes.add(&roots.src_root, "$SRC");
@@ -264,6 +339,12 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
                 }
             }
         }
+    }
+    // A split compile's link object is there to be linked: keep it whether or not a link of this
+    // script reads it, so that a package's derivation does not depend on what else the script
+    // builds (std's plan, which links nothing, gives the same std derivations as a program's).
+    for i in &split {
+        keep[*i].insert((spec::LINK_OUTPUT, ARCHIVE.to_string()));
     }
 
     // Dependencies are linked in a canonical order: by package, role, key and output.
@@ -380,16 +461,7 @@ pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<
         );
     }
 
-    let top = match tops.len() {
-        0 => return Err(PlanError::NoBinary),
-        1 => tops.remove(0),
-        _ => {
-            let bundle = bundle_action(&actions, &tops);
-            actions.insert("bundle".to_string(), bundle);
-            "bundle".to_string()
-        }
-    };
-    Ok(Plan { actions, top })
+    Ok((actions, tops))
 }
 
 /// The package archive a compile writes in its own directory.

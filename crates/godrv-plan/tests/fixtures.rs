@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 mod common;
 use common::{copy_dir, fixtures};
 
-use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
+use godrv_plan::{plan, plan_library, ExecStep, Plan, PlanOptions, Role, Roots};
 
 /// Copies the case's module to a temporary directory and plans the script as if go had run there.
 fn plan_case(version: &str, case: &str, module: &str) -> (Plan, tempfile::TempDir) {
@@ -203,5 +203,72 @@ fn third_party_packages_read_only_their_module() {
         {
             assert_eq!(action.module, None, "{}", action.name);
         }
+    }
+}
+
+/// `plan_library` (the toolchain's std plan: `go build -n std`, no link) gives each package the
+/// same action as `plan` gives it in a program's script: a package's derivation does not depend
+/// on whether the script links it, so std's plan registers the derivations programs use.
+#[test]
+fn library_plan_has_the_same_compile_actions_as_a_program() {
+    for (version, case) in [
+        ("go1.23", "hello"),
+        ("go1.27", "hello"),
+        ("go1.27", "packages"),
+    ] {
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
+        )
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        copy_dir(&fixtures().join("modules").join(case), &src);
+        let script = std::fs::read_to_string(fixtures().join(format!("{version}/{case}.txt")))
+            .unwrap()
+            .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
+        let graph = godrv_script::parse_script(&script, &src).unwrap();
+        let roots = Roots {
+            src_root: src.clone(),
+            goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
+            modcache: None,
+        };
+        let options = PlanOptions {
+            split_link_objects: true,
+        };
+        let program = plan(&graph, &roots, options).unwrap();
+        let library = plan_library(&graph, &roots, options, "go-std").unwrap();
+        let compiles: Vec<_> = program
+            .actions
+            .iter()
+            .filter(|(_, a)| a.role == Role::Compile)
+            .collect();
+        assert!(compiles.len() > 10, "{version}/{case}");
+        for (key, action) in compiles {
+            assert_eq!(
+                library.actions.get(key),
+                Some(action),
+                "{version}/{case}: {key} differs in the library plan"
+            );
+            assert!(
+                action.outputs.len() == 2
+                    && action
+                        .spec
+                        .keep
+                        .iter()
+                        .any(|k| k.output == "link" && k.to == "_pkg_.a"),
+                "{version}/{case}: {key} keeps its link object"
+            );
+        }
+        // The top depends on what nothing else depends on; through it, on every action.
+        let top = &library.actions[&library.top];
+        assert_eq!(top.name, "go-std");
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![library.top.clone()];
+        while let Some(key) = todo.pop() {
+            if seen.insert(key.clone()) {
+                todo.extend(library.actions[&key].deps.iter().map(|d| d.key.clone()));
+            }
+        }
+        assert_eq!(seen.len(), library.actions.len(), "{version}/{case}");
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use godrv_plan::gotest::{self, CheckMode};
 
-use crate::gobuild::{self, BuildRequest, GoTools};
+use crate::gobuild::{self, BuildRequest, GoTools, Packages};
 use crate::lockfile::{self, LockedInput};
 
 /// Build Go programs with Nix, one derivation per Go package.
@@ -209,6 +209,11 @@ pub struct PlanConfig {
     /// from; only speeds `go` up.
     #[serde(default)]
     pub go_cache_seed: Option<String>,
+    /// Plan every package of the standard library instead of the program in `src` (which is then
+    /// ignored): the toolchain's std planner, whose output puts every std derivation into the
+    /// program planners' inputs, so that they need not add them again (see nix/core.nix).
+    #[serde(default)]
+    pub std: bool,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -337,6 +342,8 @@ struct PlanInputs<'a> {
     override_packages: BTreeSet<String>,
     /// See [`GoTools::go_cache_seed`].
     go_cache_seed: Option<&'a Path>,
+    /// The program's packages, or std's.
+    what: Packages,
 }
 
 /// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
@@ -348,7 +355,10 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         modcache: inputs.modcache.map(|m| Path::new(&m.path)),
         go_cache_seed: inputs.go_cache_seed,
     };
-    let mode = check_mode(inputs.request);
+    let mode = match inputs.what {
+        Packages::Module => check_mode(inputs.request),
+        Packages::Std => None,
+    };
     std::thread::scope(|threads| {
         let tests = mode.map(|_| {
             threads.spawn(|| {
@@ -373,6 +383,14 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     })
 }
 
+/// The std plan of an empty script: its top derivation and nothing else.
+fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
+    let graph = godrv_script::parse_script("", inputs.src_root)?;
+    let plan =
+        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), "go-std")?;
+    Ok(IfdPlan::new(&plan, inputs.addressing))
+}
+
 /// How long `go build -n` and the parse took, and when planning started.
 struct Timing {
     go_build: std::time::Duration,
@@ -388,8 +406,13 @@ fn plan_build(
 ) -> Result<(godrv_plan::Plan, Timing)> {
     let tools = *tools;
     let t0 = Instant::now();
-    let script =
-        gobuild::build_script(inputs.src_root, inputs.request, &tools, &scratch.join("go"))?;
+    let script = gobuild::build_script(
+        inputs.src_root,
+        inputs.request,
+        &tools,
+        &scratch.join("go"),
+        inputs.what,
+    )?;
     let t1 = Instant::now();
     let mut graph =
         godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
@@ -450,8 +473,13 @@ fn plan_build(
         godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
             .context("adding the probed C compiler flags")?;
     }
-    let mut plan = godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs))
-        .context("planning the build")?;
+    let mut plan = match inputs.what {
+        Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs)),
+        Packages::Std => {
+            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), "go-std")
+        }
+    }
+    .context("planning the build")?;
     plan.add_tool_env(&inputs.request.tool_env());
     if !inputs.request.allow_go_reference {
         plan.forbid_goroot_references();
@@ -628,7 +656,15 @@ fn peak_rss() -> Option<String> {
 
 fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     let scratch = scratch_dir()?;
-    let src_root = Path::new(&config.src);
+    // std's planner has no source: the directory go starts in (empty) stands in for it.
+    let std_root = scratch.path().join("go/std");
+    let src_root = if config.std {
+        std::fs::create_dir_all(&std_root)
+            .with_context(|| format!("creating {}", std_root.display()))?;
+        std_root.as_path()
+    } else {
+        Path::new(&config.src)
+    };
     // Lockfile mode: a module cache made of the per-module store paths, for planning only.
     let assembled = match &config.locked_modules {
         Some(locked) => {
@@ -658,13 +694,27 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         name: Some(&config.name),
         override_packages: config.package_inputs.keys().cloned().collect(),
         go_cache_seed: config.go_cache_seed.as_deref().map(Path::new),
+        what: if config.std {
+            Packages::Std
+        } else {
+            Packages::Module
+        },
     };
-    let plan = make_plan(&inputs, scratch.path()).map_err(|e| match &config.lockfile {
-        Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
-            "a module go needs is not in {name} (go names it above): run `godrv lock` in the module directory and use the new lockfile"
-        )),
-        _ => e,
-    })?;
+    let plan = match make_plan(&inputs, scratch.path()) {
+        // std's plan only saves the program planners work: without it they add std themselves.
+        Err(e) if config.std => {
+            eprintln!(
+                "godrv: warning: planning std failed, so no std derivation is registered ahead (the program's planner adds the ones it needs): {e:#}"
+            );
+            empty_std_plan(&inputs)?
+        }
+        result => result.map_err(|e| match &config.lockfile {
+            Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
+                "a module go needs is not in {name} (go names it above): run `godrv lock` in the module directory and use the new lockfile"
+            )),
+            _ => e,
+        })?,
+    };
     if assembled.is_some() {
         if let Some(t) = plan.actions.values().find(|t| t.modcache) {
             bail!(
@@ -845,6 +895,7 @@ fn build_outside_nix(
         name: options.name.as_deref(),
         override_packages: BTreeSet::new(),
         go_cache_seed: None,
+        what: Packages::Module,
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {

@@ -211,15 +211,33 @@ pub struct Script {
     pub start_dir: PathBuf,
 }
 
-/// Runs `go build -n` for `request` in `src_root/modRoot`.
+/// What `go build -n` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packages {
+    /// The request's packages of the module in `src_root/modRoot`.
+    Module,
+    /// Every package of the standard library (`go build -n std`, started in an empty directory
+    /// outside any module), with the request's flags and environment: the same std actions as in
+    /// any program's script built with them.
+    Std,
+}
+
+/// Runs `go build -n` for `request` in `src_root/modRoot` (see [`Packages`]).
 pub fn build_script(
     src_root: &Path,
     request: &BuildRequest,
     tools: &GoTools<'_>,
     scratch: &Path,
+    what: Packages,
 ) -> Result<Script> {
-    let start_dir = src_root.join(&request.mod_root);
-    if !start_dir.join("go.mod").is_file() && !start_dir.join("go.work").is_file() {
+    let start_dir = match what {
+        Packages::Module => src_root.join(&request.mod_root),
+        Packages::Std => scratch.join("std"),
+    };
+    if what == Packages::Std {
+        std::fs::create_dir_all(&start_dir)
+            .with_context(|| format!("creating {}", start_dir.display()))?;
+    } else if !start_dir.join("go.mod").is_file() && !start_dir.join("go.work").is_file() {
         bail!(
             "{} has no go.mod: godrv builds Go modules; run `go mod init <module path>` there or set modRoot to the directory that has go.mod",
             start_dir.display()
@@ -231,23 +249,28 @@ pub fn build_script(
     }
     seed_go_cache(tools, scratch)?;
     let go = tools.goroot.join("bin/go");
-    let packages = package_args(&start_dir, request, tools, scratch)?;
+    let packages = match what {
+        Packages::Module => package_args(&start_dir, request, tools, scratch)?,
+        Packages::Std => vec!["std".to_string()],
+    };
     let mut cmd = go_command(&start_dir, request, tools, scratch)?;
     let mut args: Vec<String> = vec!["build".into(), "-n".into()];
     if !request.allow_go_reference {
         args.push("-trimpath".into());
     }
     args.push("-buildvcs=false".into());
-    args.push("-o".into());
-    let mut bin = scratch.join("bin");
-    if let Some(subdir) = request.cross_bin_subdir() {
-        bin = bin.join(subdir);
+    if what == Packages::Module {
+        args.push("-o".into());
+        let mut bin = scratch.join("bin");
+        if let Some(subdir) = request.cross_bin_subdir() {
+            bin = bin.join(subdir);
+        }
+        args.push(format!("{}/", bin.display()));
     }
-    args.push(format!("{}/", bin.display()));
     if !request.tags.is_empty() {
         args.push(format!("-tags={}", request.tags.join(",")));
     }
-    if !request.ldflags.is_empty() {
+    if what == Packages::Module && !request.ldflags.is_empty() {
         args.push(format!("-ldflags={}", request.ldflags.join(" ")));
     }
     args.extend(request.go_flags.iter().cloned());
@@ -1222,9 +1245,15 @@ mod tests {
             modcache: None,
             go_cache_seed: None,
         };
-        let err = build_script(dir.path(), &BuildRequest::default(), &tools, dir.path())
-            .err()
-            .unwrap();
+        let err = build_script(
+            dir.path(),
+            &BuildRequest::default(),
+            &tools,
+            dir.path(),
+            Packages::Module,
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("has no go.mod"), "{err}");
         assert!(err.to_string().contains("go mod init"), "{err}");
     }

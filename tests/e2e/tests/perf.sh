@@ -104,3 +104,26 @@ test_go_index() {
 		return 1
 	}
 }
+
+# std's derivations are registered once, by the toolchain's std planner (`go build -n std`), whose
+# output is an input of every program's dyn planner: the program's planner finds them valid among
+# its inputs and adds only the program's own paths. A copy of examples/packages with a per-run
+# file in testdata/ (so the planner runs again; no package reads testdata/).
+test_std_registered_ahead() {
+	local src=$SCRATCH/stdahead out n_std line
+	cp -r examples/packages "$src"
+	chmod -R u+w "$src"
+	mkdir -p "$src/testdata"
+	echo "$$-$(date +%s%N)" >"$src/testdata/nonce"
+	out=$(nix-build --no-out-link -E "((import /src/nix {}).buildWithDynDrv { pname = \"stdahead\"; version = \"1\"; src = $src; }).planner" 2>"$LOG") || {
+		tail -20 "$LOG" >&2
+		return 1
+	}
+	# std's derivations in the plan: go-<import path>.drv where the path has no dot (no domain).
+	n_std=$(nix-store -qR "$out" | sed -n 's|^/nix/store/[a-z0-9]*-go-\([^.]*\)\.drv$|\1|p' | wc -l)
+	line=$(grep -o 'godrv: daemon protocol [^:]*: .*already valid' "$LOG")
+	[ "$n_std" -gt 20 ] && [[ $line == *" $n_std already valid" ]] && [[ $line == *": 7 added,"* ]] || {
+		echo "expected the planner to find the $n_std std derivations valid and add 7 paths (4 derivations, 3 source sets); it said: $line" >&2
+		return 1
+	}
+}
