@@ -319,7 +319,8 @@ let
       tags = args.tags or [ ];
       allowGoReference = args.allowGoReference or false;
       goFlags = [ ];
-      goCacheSeed = "${goIndex}";
+      # No goCacheSeed: so that go-std and go-index, both needed before the first program
+      # planner of a toolchain, build side by side.
       env = removeAttrs (userEnv args) downloadEnv;
     } { };
 
