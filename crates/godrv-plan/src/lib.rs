@@ -242,31 +242,10 @@ pub fn plan_library(
         .filter(|k| !used.contains(k))
         .cloned()
         .collect();
-    let top = PlannedAction {
-        name: name.to_string(),
-        package: None,
-        role: Role::Bundle,
-        deps: leaves
-            .iter()
-            .map(|key| DepRef {
-                key: key.clone(),
-                output: spec::OUT_OUTPUT.to_string(),
-            })
-            .collect(),
-        outputs: vec![spec::OUT_OUTPUT.to_string()],
-        sources: BTreeSet::new(),
-        module: None,
-        uses_modcache: false,
-        binaries: Vec::new(),
-        spec: ActionSpec {
-            steps: vec![ExecStep::Mkdir {
-                path: "$OUT".to_string(),
-            }],
-            deps: leaves.len(),
-            keep: vec![],
-            forbid_goroot_reference: false,
-        },
+    let mkdir = ExecStep::Mkdir {
+        path: "$OUT".to_string(),
     };
+    let top = gathering_action(name, &leaves, vec![mkdir], Vec::new());
     actions.insert(LIBRARY_TOP.to_string(), top);
     Ok(Plan {
         actions,
@@ -866,11 +845,22 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
             binaries.push(bin.clone());
         }
     }
+    gathering_action("go-binaries", tops, steps, binaries)
+}
+
+/// A [`Role::Bundle`] action named `name` that depends on the `out` output of each of `deps`
+/// (linked at `$WORK/b002`, … in this order) and runs `steps`; it has no sources.
+fn gathering_action(
+    name: &str,
+    deps: &[String],
+    steps: Vec<ExecStep>,
+    binaries: Vec<String>,
+) -> PlannedAction {
     PlannedAction {
-        name: "go-binaries".to_string(),
+        name: name.to_string(),
         package: None,
         role: Role::Bundle,
-        deps: tops
+        deps: deps
             .iter()
             .map(|key| DepRef {
                 key: key.clone(),
@@ -884,7 +874,7 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
         binaries,
         spec: ActionSpec {
             steps,
-            deps: tops.len(),
+            deps: deps.len(),
             keep: vec![],
             forbid_goroot_reference: false,
         },
