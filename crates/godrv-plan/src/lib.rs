@@ -254,7 +254,6 @@ pub fn plan_library(
 }
 
 /// The planned actions of `graph` and the keys of those that link a binary.
-#[allow(clippy::type_complexity)]
 fn plan_actions(
     graph: &ActionGraph,
     roots: &Roots,

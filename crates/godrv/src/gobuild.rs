@@ -141,23 +141,18 @@ pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
         std::fs::create_dir_all(scratch.join(dir))
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
-    let go = goroot.join("bin/go");
-    let output = Command::new(&go)
-        .current_dir(scratch)
-        .env_clear()
-        .env("PATH", goroot.join("bin"))
-        .env("HOME", scratch.join("home"))
-        .env("GOROOT", goroot)
+    let tools = GoTools {
+        goroot,
+        cc: None,
+        modcache: None,
+        go_cache_seed: None,
+    };
+    let output = go_command(scratch, &BuildRequest::default(), &tools, scratch)?
         .env("GOCACHE", out)
-        .env("GOPATH", scratch.join("gopath"))
-        .env("GOTOOLCHAIN", "local")
-        .env("GOENV", "off")
-        .env("GOFLAGS", "")
-        .env("GOPROXY", "off")
         .env("CGO_ENABLED", "0")
         .args(["list", "std"])
         .output()
-        .with_context(|| format!("running {}", go.display()))?;
+        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
     if !output.status.success() {
         bail!(
             "`go list std` failed ({}):\n{}",
