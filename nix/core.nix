@@ -266,7 +266,7 @@ let
       };
     in
     if mode == "dyn" then
-      dynPlanner name config { godrvStdPlan = stdPlanner args; }
+      dynPlanner name config { godrvStdPlan = stdPlanner config; }
     else
       derivation {
         name = "${name}-plan.json";
@@ -304,25 +304,18 @@ let
   # sandbox). An optimization only: a std derivation it lacks is added by the program's planner,
   # and if `go build -n std` fails it says so in its log and registers nothing.
   stdPlanner =
-    args:
-    dynPlanner "go-std" {
-      mode = "dyn";
-      std = true;
-      inherit system;
-      name = "go-std";
-      addressing = addressing args;
-      src = "";
-      go = inputRef go;
-      godrv = inputRef godrv;
-      cc = inputRef cc;
-      nix = "${nix}/bin/nix";
-      tags = args.tags or [ ];
-      allowGoReference = args.allowGoReference or false;
-      goFlags = [ ];
-      # No goCacheSeed: so that go-std and go-index, both needed before the first program
-      # planner of a toolchain, build side by side.
-      env = removeAttrs (userEnv args) downloadEnv;
-    } { };
+    config:
+    dynPlanner "go-std" (
+      builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) stdShaping)) config
+      // {
+        std = true;
+        name = "go-std";
+        src = "";
+      }
+    ) { };
+  # The fields of a program planner's configuration that std's planner takes. Not goCacheSeed:
+  # go-std and go-index, both needed before a toolchain's first program planner, build side by side.
+  stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];
 
   # IFD: read the plan and call `derivation` with the same attributes godrv writes in dyn mode.
   instantiate =

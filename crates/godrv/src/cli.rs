@@ -383,11 +383,14 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     })
 }
 
+/// Name of the std plan's top derivation (`nix/core.nix` names std's planner after it).
+const STD_TOP: &str = "go-std";
+
 /// The std plan of an empty script: its top derivation and nothing else.
 fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
     let graph = godrv_script::parse_script("", inputs.src_root)?;
     let plan =
-        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), "go-std")?;
+        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
     Ok(IfdPlan::new(&plan, inputs.addressing))
 }
 
@@ -476,7 +479,7 @@ fn plan_build(
     let mut plan = match inputs.what {
         Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs)),
         Packages::Std => {
-            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), "go-std")
+            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)
         }
     }
     .context("planning the build")?;
