@@ -243,12 +243,10 @@ pub fn build_script(
             .with_context(|| format!("creating {}", scratch.join(dir).display()))?;
     }
     seed_go_cache(tools, scratch)?;
-    let go = tools.goroot.join("bin/go");
     let packages = match what {
         Packages::Module => package_args(&start_dir, request, tools, scratch)?,
         Packages::Std => vec!["std".to_string()],
     };
-    let mut cmd = go_command(&start_dir, request, tools, scratch)?;
     let mut args: Vec<String> = vec!["build".into(), "-n".into()];
     if !request.allow_go_reference {
         args.push("-trimpath".into());
@@ -270,11 +268,25 @@ pub fn build_script(
     }
     args.extend(request.go_flags.iter().cloned());
     args.extend(packages);
-    cmd.args(&args);
-    let output = cmd
+    let text = go_script(&start_dir, request, tools, scratch, &args)?;
+    Ok(Script { text, start_dir })
+}
+
+/// Runs a `go … -n` command, which prints its script on standard error: that text, or an error
+/// with it.
+fn go_script(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+    args: &[String],
+) -> Result<String> {
+    let output = go_command(start_dir, request, tools, scratch)?
+        .args(args)
         .output()
-        .with_context(|| format!("running {}", go.display()))?;
-    let text = String::from_utf8(output.stderr).context("go build -n printed non-UTF-8 text")?;
+        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
+    let text = String::from_utf8(output.stderr)
+        .with_context(|| format!("`go {}` printed non-UTF-8 text", args.join(" ")))?;
     if !output.status.success() {
         bail!(
             "`go {}` failed in {} ({}):\n{}",
@@ -284,7 +296,7 @@ pub fn build_script(
             text.trim_end()
         );
     }
-    Ok(Script { text, start_dir })
+    Ok(text)
 }
 
 /// The package arguments of `go build`/`go test`: `subPackages`, or `./...` without
@@ -416,21 +428,7 @@ pub fn test_script(
     let mut args = vec!["test".to_string(), "-n".to_string()];
     args.extend(flags.iter().cloned());
     args.extend(names.iter().cloned());
-    let mut cmd = go_command(&start_dir, request, tools, scratch)?;
-    let output = cmd
-        .args(&args)
-        .output()
-        .with_context(|| format!("running {}", tools.goroot.join("bin/go").display()))?;
-    let text = String::from_utf8(output.stderr).context("go test -n printed non-UTF-8 text")?;
-    if !output.status.success() {
-        bail!(
-            "`go {}` failed in {} ({}):\n{}",
-            args.join(" "),
-            start_dir.display(),
-            output.status,
-            text.trim_end()
-        );
-    }
+    let text = go_script(&start_dir, request, tools, scratch, &args)?;
 
     let gotmp = scratch.join("gotmp");
     let mut args = vec!["test".to_string(), "-work".to_string()];
