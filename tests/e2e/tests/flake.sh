@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# The flake (issue 17): `nix flake show`, `nix flake init -t` into a temporary directory, and building
+# the initialized template there in both modes, with the test machine's toolchain (GODRV_TOOLCHAIN,
+# hence --impure) and godrv's default `nixpkgs` input (no package set).
+
+# The flake's files only (a path: flake copies its whole directory into the store: not target/).
+flake_copy() {
+	local dir=$SCRATCH/godrv-flake
+	if [ ! -d "$dir" ]; then
+		mkdir -p "$dir"
+		cp -r "$REPO/flake.nix" "$REPO/nix" "$REPO/templates" "$dir/" || return 1
+	fi
+	echo "$dir"
+}
+
+flake_nix() { nix --extra-experimental-features flakes "$@"; }
+
+test_flake_show() {
+	local flake
+	flake=$(flake_copy) || return 1
+	flake_nix flake show --json "path:$flake" >"$LOG.show" 2>"$LOG.show.err" || {
+		tail -20 "$LOG.show.err" >&2
+		return 1
+	}
+	local want
+	for want in '"templates"' '"default"' '"dyn"' '"ifd"' '"overlays"' '"lib"'; do
+		grep -qF "$want" "$LOG.show" || {
+			echo "nix flake show does not list $want: $(cat "$LOG.show")" >&2
+			return 1
+		}
+	done
+	# lib is a function of { pkgs ? null, toolchain ? null }; no nixpkgs given: no packages.
+	[ "$(flake_nix eval --impure "path:$flake#lib" --apply 'lib: builtins.attrNames (lib { })' --json 2>"$LOG.eval")" = \
+		'["buildWithDynDrv","buildWithIFD","goIndex","toolchain"]' ] || {
+		echo "lib { } does not give the builders: $(cat "$LOG.eval")" >&2
+		return 1
+	}
+	[ "$(flake_nix eval "path:$flake#packages" --json 2>>"$LOG.eval")" = '{}' ] || {
+		echo "packages without nixpkgs is not empty" >&2
+		return 1
+	}
+}
+
+flake_template_builds() { # template
+	local flake dir out
+	flake=$(flake_copy) || return 1
+	dir=$SCRATCH/template-$1
+	mkdir -p "$dir"
+	(cd "$dir" && flake_nix flake init -t "path:$flake#$1") >"$LOG.init" 2>&1 || {
+		tail -20 "$LOG.init" >&2
+		return 1
+	}
+	if [ ! -f "$dir/flake.nix" ] || [ ! -f "$dir/greeting/greeting.go" ]; then
+		echo "nix flake init -t $1 did not write the template's files: $(ls -R "$dir")" >&2
+		return 1
+	fi
+	# A per-run comment: greeting's derivation is new, so the log shows it being built.
+	echo "// run $$ $(date +%s%N)" >>"$dir/greeting/greeting.go"
+	out=$(cd "$dir" && flake_nix build --impure --no-link --print-out-paths \
+		--override-input godrv "path:$flake" --override-input nixpkgs "path:$flake/nix/no-nixpkgs" \
+		.#default 2>"$LOG.build") || {
+		tail -30 "$LOG.build" >&2
+		return 1
+	}
+	[ "$("$out/bin/hello")" = "Hello, Nix!" ] || {
+		echo "template $1: wrong output: $("$out/bin/hello")" >&2
+		return 1
+	}
+	# One derivation per package: greeting is its own derivation.
+	grep -q "^building '/nix/store/[a-z0-9]*-go-example.com-hello-greeting.drv'" "$LOG.build" || {
+		echo "template $1: no derivation of its own for example.com/hello/greeting" >&2
+		return 1
+	}
+}
+
+test_flake_template_dyn() { flake_template_builds dyn; }
+test_flake_template_ifd() { flake_template_builds ifd; }
