@@ -75,3 +75,40 @@ flake_template_builds() { # template
 
 test_flake_template_dyn() { flake_template_builds dyn; }
 test_flake_template_ifd() { flake_template_builds ifd; }
+
+# docs/migrating.md: every godrv snippet (a ```nix block after `<!-- evaluated in: DIR -->`)
+# instantiates with `godrv` in scope, as a file in a copy of DIR (so `./.` is that example).
+test_migrating_snippets() {
+	local doc=$REPO/docs/migrating.md dir n=0 base=$SCRATCH/migrating
+	mkdir -p "$base/examples"
+	cp -r "$REPO/testdata" "$base/" || return 1
+	while read -r dir; do
+		n=$((n + 1))
+		[ -d "$REPO/$dir" ] || {
+			echo "docs/migrating.md snippet $n: no directory $dir" >&2
+			return 1
+		}
+		rm -rf "${base:?}/$dir"
+		cp -r "$REPO/$dir" "$base/$dir" || return 1
+		{
+			echo "let godrv = import $REPO/nix { }; in"
+			# the n-th evaluated block
+			awk -v n="$n" '
+				/^<!-- evaluated in: / { k++; want = (k == n); next }
+				want && /^```nix$/ { inblock = 1; next }
+				inblock && /^```$/ { exit }
+				inblock { print }
+			' "$doc"
+		} >"$base/$dir/snippet.nix"
+		nix-instantiate "$base/$dir/snippet.nix" >/dev/null 2>"$LOG.snip" || {
+			echo "docs/migrating.md snippet $n (in $dir) does not evaluate:" >&2
+			cat "$base/$dir/snippet.nix" >&2
+			tail -20 "$LOG.snip" >&2
+			return 1
+		}
+	done < <(sed -n 's/^<!-- evaluated in: \(.*\) -->$/\1/p' "$doc")
+	[ "$n" -ge 3 ] || {
+		echo "docs/migrating.md: expected at least 3 evaluated snippets, found $n" >&2
+		return 1
+	}
+}
