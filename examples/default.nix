@@ -160,6 +160,14 @@ in
     src = ./modroot;
     modRoot = "sub";
   } (hello { program = "modroot"; stdout = "Hello, godrv! from sub\n"; });
+  # The main module in a subdirectory (cmd/nestedcmd/go.mod) replaces its library, the repository
+  # root, with `../../`; the library embeds a directory (//go:embed assets).
+  nestedcmd = example {
+    pname = "nestedcmd";
+    version = "0.1.0";
+    src = ./nestedcmd;
+    modRoot = "cmd/nestedcmd";
+  } (hello { program = "nestedcmd"; stdout = "Hello, godrv! from a nested module\n"; });
   # Cross builds land in $out/bin/<goos>_<goarch>/ (as with buildGoModule); not run, only their
   # first bytes are checked (ELF, PE).
   cross-linux-arm64 = example {

@@ -32,6 +32,18 @@ pub enum ExecError {
         path: PathBuf,
         source: io::Error,
     },
+    #[error("{name}: the working directory {cwd} of `{program}` does not exist (a bug in the plan: a command must run in a directory of its derivation's inputs)")]
+    MissingCwd {
+        name: String,
+        program: String,
+        cwd: PathBuf,
+    },
+    #[error("{name}: the program {program} does not exist (run in {cwd})")]
+    MissingProgram {
+        name: String,
+        program: String,
+        cwd: PathBuf,
+    },
     #[error("could not start {program} (in {cwd}): {source}")]
     Spawn {
         program: String,
@@ -374,11 +386,9 @@ fn run_step(
                     .stdout(process::Stdio::null())
                     .stderr(process::Stdio::null());
             }
-            let status = command.status().map_err(|source| ExecError::Spawn {
-                program: program.to_string_lossy().into_owned(),
-                cwd: cwd.clone(),
-                source,
-            })?;
+            let status = command
+                .status()
+                .map_err(|source| spawn_error(env, &program, &cwd, path, source))?;
             if !status.success() && !ignore_failure {
                 return Err(ExecError::CommandFailed {
                     name: env.name.clone(),
@@ -425,11 +435,7 @@ fn run_test(
         .stdout(file)
         .stderr(stderr)
         .status()
-        .map_err(|source| ExecError::Spawn {
-            program: program.clone(),
-            cwd: cwd.clone(),
-            source,
-        })?;
+        .map_err(|source| spawn_error(env, Path::new(program), &cwd, path, source))?;
     let output = fs::read_to_string(&log).map_err(io_err("reading", &log))?;
     if !status.success() {
         return Err(ExecError::TestFailed {
@@ -441,6 +447,47 @@ fn run_test(
     }
     eprint!("{output}");
     Ok(())
+}
+
+/// Why `program` could not be started in `cwd`: a missing working directory or program is named
+/// as such (both give the same "No such file or directory" from the system).
+fn spawn_error(
+    env: &BuildEnv,
+    program: &Path,
+    cwd: &Path,
+    path: &OsString,
+    source: io::Error,
+) -> ExecError {
+    let name = env.name.clone();
+    let shown = program.to_string_lossy().into_owned();
+    if source.kind() == io::ErrorKind::NotFound {
+        if !cwd.is_dir() {
+            return ExecError::MissingCwd {
+                name,
+                program: shown,
+                cwd: cwd.to_path_buf(),
+            };
+        }
+        let found = if program.is_absolute() {
+            program.exists()
+        } else if program.components().count() > 1 {
+            cwd.join(program).exists()
+        } else {
+            std::env::split_paths(path).any(|dir| dir.join(program).exists())
+        };
+        if !found {
+            return ExecError::MissingProgram {
+                name,
+                program: shown,
+                cwd: cwd.to_path_buf(),
+            };
+        }
+    }
+    ExecError::Spawn {
+        program: shown,
+        cwd: cwd.to_path_buf(),
+        source,
+    }
 }
 
 /// `go tool NAME …` runs `$GOROOT/pkg/tool/<os_arch>/NAME` directly.
@@ -649,6 +696,69 @@ mod tests {
         };
         let err = run(&env).unwrap_err().to_string();
         assert!(err.starts_with("go-broken: command failed"), "{err}");
+    }
+
+    fn run_in(tmp: &Path, cwd: &str, program: &str) -> ExecError {
+        let env = BuildEnv {
+            name: "go-example.com-lib".into(),
+            spec: ActionSpec {
+                steps: vec![ExecStep::Run {
+                    cwd: cwd.into(),
+                    env: vec![],
+                    argv: vec![program.into()],
+                    ignore_failure: false,
+                }],
+                deps: 0,
+                keep: vec![],
+                forbid_goroot_reference: false,
+            },
+            goroot: tmp.to_path_buf(),
+            out: tmp.join("out"),
+            outputs: BTreeMap::new(),
+            src: Some(tmp.join("src")),
+            module: None,
+            modcache: None,
+            cc: None,
+            inputs: vec![],
+            deps: vec![],
+            scratch: tmp.join("build"),
+        };
+        fs::create_dir_all(tmp.join("src")).unwrap();
+        run(&env).unwrap_err()
+    }
+
+    /// Regression: a compile whose working directory was not in its source set failed with
+    /// "could not start …/compile", as if the compiler were missing.
+    #[test]
+    fn a_missing_working_directory_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = run_in(tmp.path(), "$SRC/cmd/x", "/bin/true").to_string();
+        let cwd = tmp.path().join("src/cmd/x");
+        assert_eq!(
+            err,
+            format!("go-example.com-lib: the working directory {} of `/bin/true` does not exist (a bug in the plan: a command must run in a directory of its derivation's inputs)", cwd.display())
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = run_in(tmp.path(), "$SRC", "$GOROOT/pkg/tool/linux_amd64/compile").to_string();
+        let program = tmp.path().join("pkg/tool/linux_amd64/compile");
+        let cwd = tmp.path().join("src");
+        assert_eq!(
+            err,
+            format!(
+                "go-example.com-lib: the program {} does not exist (run in {})",
+                program.display(),
+                cwd.display()
+            )
+        );
+        let err = run_in(tmp.path(), "$SRC", "no-such-program-godrv").to_string();
+        assert!(
+            err.starts_with("go-example.com-lib: the program no-such-program-godrv does not exist"),
+            "{err}"
+        );
     }
 
     #[test]

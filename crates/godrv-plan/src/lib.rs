@@ -362,7 +362,6 @@ fn plan_actions(
             }
             _ => prefixes.clone(),
         };
-        let cwd_token = if sources.is_empty() { "$WORK" } else { "$SRC" };
         let mut binaries = Vec::new();
         let mut steps = Vec::new();
         for step in part.steps {
@@ -376,7 +375,7 @@ fn plan_actions(
                 step,
                 part.action,
                 &roots.src_root,
-                cwd_token,
+                &sources,
                 &rw,
                 &mut binaries,
             )? {
@@ -623,7 +622,7 @@ fn plan_step(
     step: &Step,
     action: &Action,
     src_root: &Path,
-    cwd_token: &str,
+    sources: &BTreeSet<String>,
     rw: &dyn Fn(&str) -> String,
     binaries: &mut Vec<String>,
 ) -> Result<Option<ExecStep>, PlanError> {
@@ -643,10 +642,9 @@ fn plan_step(
                 return Ok(None);
             }
             let argv = strip_buildid(cmd);
-            let cwd = if cwd_token == "$WORK" && cmd.cwd.starts_with(src_root) {
-                "$WORK".to_string()
-            } else {
-                rw(&cmd.cwd.to_string_lossy())
+            let cwd = match cmd.cwd.strip_prefix(src_root) {
+                Ok(dir) => run_dir(dir, sources),
+                Err(_) => rw(&cmd.cwd.to_string_lossy()),
             };
             ExecStep::Run {
                 cwd,
@@ -693,6 +691,33 @@ fn plan_step(
             link: rw(link),
         },
     }))
+}
+
+/// Where a command that go ran in `dir` (relative to the source root) runs in the derivation of a
+/// part with `sources`: `$WORK` when the part reads no source; else `$SRC/<dir>`, or, when the
+/// source set has no such directory, the deepest directory above it that it has.
+///
+/// go runs a package's compile in the main module's directory (`base.Cwd()`) and its other
+/// commands in the package's directory. A package outside the main module's directory (a module
+/// replaced by a directory above it, `replace example.com/lib => ../../`) has a source set without
+/// the main module's directory, so that directory does not exist in its derivation. No argument is
+/// relative to it: go prints a path relative to the directory a command runs in only when the path
+/// is inside that directory (`./main.go`), and then the source set has that directory.
+fn run_dir(dir: &Path, sources: &BTreeSet<String>) -> String {
+    if sources.is_empty() {
+        return "$WORK".to_string();
+    }
+    let present = dir
+        .ancestors()
+        .find(|d| {
+            d.as_os_str().is_empty() || sources.iter().any(|file| Path::new(file).starts_with(d))
+        })
+        .unwrap_or(Path::new(""));
+    if present.as_os_str().is_empty() {
+        "$SRC".to_string()
+    } else {
+        format!("$SRC/{}", present.display())
+    }
 }
 
 /// Drops `-buildid ID` (compile, asm) and turns `-buildid=ID` (link) into `-buildid=`.
