@@ -22,7 +22,7 @@ vendor_hash_of() { # dir
 		echo "vendorHash = \"\" built" >&2
 		return 1
 	}
-	sed -n 's/^ *got: *\(sha256-[A-Za-z0-9+/=]*\).*/\1/p' "$LOG.vh" | head -1
+	sed -n 's/^ *got: *\(sha256-[A-Za-z0-9+/=]*\).*/\1/p; T; q' "$LOG.vh"
 }
 
 # Names (without hash) of the derivations a nix-build log says it built, sorted, one line.
@@ -84,7 +84,7 @@ module_bump() { # vendorHash|lockfile
 	# (vendorHash: source paths; lockfile: the fixed-output derivations making the same paths)
 	grep -qE -- '-gomod-example.com-shout-v0.2.0(\.drv)?$' "$SCRATCH/req.v1.1.0" &&
 		grep -qE -- '-gomod-example.com-greet-v1.1.0(\.drv)?$' "$SCRATCH/req.v1.1.0" &&
-		! grep -q -- '-go-modules$' "$SCRATCH/req.v1.1.0" || {
+		lacks "$SCRATCH/req.v1.1.0" -e '-go-modules$' || {
 		echo "expected per-module store paths (gomod-…) and no module cache among the inputs:" >&2
 		grep -E 'gomod|go-modules' "$SCRATCH/req.v1.1.0" >&2
 		return 1
@@ -225,7 +225,7 @@ test_lockfile_workspace_and_replace() {
 	done
 	# replace: greet is locked at v1.0.0 (go.mod requires v1.1.0, replaced by v1.0.0); shout is local.
 	grep -A1 '^\[mod."example.com/greet"\]' "$SCRATCH/lock-replace/godrv.lock" | grep -q 'version = "v1.0.0"' &&
-		! grep -q 'example.com/shout' "$SCRATCH/lock-replace/godrv.lock" || {
+		lacks "$SCRATCH/lock-replace/godrv.lock" -e 'example.com/shout' || {
 		cat "$SCRATCH/lock-replace/godrv.lock" >&2
 		return 1
 	}

@@ -3,9 +3,15 @@
 # excludedPackages. Sourced by tests/e2e/run (helpers: build_attr, built_count, $LOG, $REPO, $GODRV).
 # shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant: fail if either fails
 
-# The .drv of the package compile NAME (go-NAME.drv) among the requisites of DRV.
+# The .drv of the package compile NAME (go-NAME.drv) among the requisites of DRV; fails when there
+# is none.
 drv_named() { # drv name
-	nix-store -q --requisites "$1" | grep -- "-$2\.drv\$" | head -1
+	local requisites
+	requisites=$(nix-store -q --requisites "$1")
+	grep -m1 -- "-$2\.drv\$" <<<"$requisites" || {
+		echo "no $2.drv among the requisites of $1" >&2
+		return 1
+	}
 }
 
 # `#cgo pkg-config:` in both modes: libgreet (buildInputs, a raw derivation) and the build machine's
@@ -35,16 +41,15 @@ test_cgo_pkgconfig() {
 		echo "dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
 		return 1
 	}
-	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig)
-	std=$(drv_named "$ifd" go-runtime-cgo)
+	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) && std=$(drv_named "$ifd" go-runtime-cgo) || return 1
 	grep -q 'libgreet-1.0"' "$cgo" && grep -qF -- '-lgreet' "$cgo" && grep -qF -- '-I/nix/store/' "$cgo" || {
 		echo "$cgo: expected libgreet as buildInputs and pkg-config's -I/-lgreet in the cgo steps" >&2
 		return 1
 	}
-	if grep -q libgreet "$std" || grep -q pkg-config "$cgo"; then
+	lacks "$std" -e libgreet && lacks "$cgo" -e pkg-config || {
 		echo "runtime/cgo ($std) got libgreet, or a pkg-config step is left in $cgo" >&2
 		return 1
-	fi
+	}
 }
 
 # A pkg-config package that no input provides: the planner fails with pkg-config's message and says
@@ -156,7 +161,7 @@ test_parity_argument_errors() {
 # modes (same top .drv contents); the package's compile has libgreet, runtime/cgo does not. An
 # entry for a package without C code, or with an unknown attribute, is an error naming it.
 test_package_overrides() {
-	local mode out planned ifd expr
+	local mode out planned ifd expr cgo std
 	for mode in true false; do
 		out=$(build_attr "$mode" examples.cgo-pkgconfig-override) || return 1
 		[ "$("$out/bin/cgopkgconfig")" = "Hello, godrv! from libgreet" ] || {
@@ -171,8 +176,8 @@ test_package_overrides() {
 		echo "dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
 		return 1
 	}
-	grep -q 'libgreet-1.0"' "$(drv_named "$ifd" go-example.com-cgopkgconfig)" &&
-		! grep -q libgreet "$(drv_named "$ifd" go-runtime-cgo)" || {
+	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) && std=$(drv_named "$ifd" go-runtime-cgo) || return 1
+	grep -q 'libgreet-1.0"' "$cgo" && lacks "$std" -e libgreet || {
 		echo "libgreet is not where packageOverrides puts it" >&2
 		return 1
 	}

@@ -10,7 +10,14 @@ example_requests() {
 		tail -20 "$LOG.req" >&2
 		return 1
 	}
-	# GODRV_E2E_EXAMPLES="a b": only these examples (while debugging one).
+	# GODRV_E2E_EXAMPLES="a b": only these examples (while debugging one); each must be one.
+	local want
+	for want in ${GODRV_E2E_EXAMPLES:-}; do
+		awk -v w="$want" '$1 == w { found = 1 } END { exit !found }' "$LOG.requests" || {
+			echo "GODRV_E2E_EXAMPLES: no example named '$want' in tests/e2e/example-requests.nix" >&2
+			return 1
+		}
+	done
 	while read -r attr rest; do
 		case " ${GODRV_E2E_EXAMPLES:-$attr} " in *" $attr "*) echo "$attr $rest" ;; esac
 	done <"$LOG.requests"
