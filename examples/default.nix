@@ -190,6 +190,14 @@ in
     src = ./gotests;
     checkFlags = [ "-v" ];
   } { program = "gotests"; stdout = "hello, godrv\n"; };
+  # Tests that read beyond their package's files: snap's read snap/snapshots/ (a subdirectory: seen
+  # by default), reader's read ../testdata/ (outside the package: given with checkData).
+  testlayout = example {
+    pname = "testlayout";
+    version = "0.1.0";
+    src = ./testlayout;
+    checkData."example.com/testlayout/reader" = [ "testdata" ];
+  } (hello { program = "testlayout"; stdout = "Hello, godrv! tests see their files\n"; });
   # The test binaries only (`.testBinaries`, nothing run): words.test passes outside its directory.
   gotests-test-binaries = {
     drv = (build { pname = "gotests"; version = "0.1.0"; src = ./gotests; }).testBinaries;

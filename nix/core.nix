@@ -9,8 +9,9 @@ let
     "pname" "version" "name" "src" "modRoot" "subPackages" "excludedPackages" "ldflags" "tags"
     "env" "GOFLAGS" "vendorHash" "modules" "buildInputs" "nativeBuildInputs" "allowGoReference"
     "contentAddressed" "passthru" "meta" "overrideModAttrs" "packageOverrides"
-    # Go tests: doCheck (default true) runs them, checkFlags are the test binaries' flags.
-    "doCheck" "checkFlags"
+    # Go tests: doCheck (default true) runs them, checkFlags are the test binaries' flags,
+    # checkData widens what a test run sees of the source.
+    "doCheck" "checkFlags" "checkData"
     # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
     # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
     "proxyVendor"
@@ -68,6 +69,8 @@ let
       throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if !builtins.isBool (args.doCheck or true) then
       throw "godrv.${fn}: `doCheck` must be true or false (got ${builtins.typeOf args.doCheck}); for test binaries without running them use the result's `.testBinaries`."
+    else if !(builtins.isAttrs (args.checkData or { }) && builtins.all (l: builtins.isList l && builtins.all builtins.isString l) (builtins.attrValues (args.checkData or { }))) then
+      throw "godrv.${fn}: `checkData` must be an attribute set of import path (or \"*\" for every package) → list of paths relative to modRoot, e.g. { \"example.com/m/parser\" = [ \"testdata\" ]; } (got ${builtins.typeOf args.checkData} or a value that is not a list of strings)."
     else if (args.modules or null) != null && (args.vendorHash or null) != null then
       throw "godrv.${fn}: give either `vendorHash` (one fixed-output derivation for all modules) or `modules` (a lockfile: one per module), not both."
     else if !(args ? src) then
@@ -207,11 +210,16 @@ let
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
 
   # What the planner does with the packages' tests: run them (doCheck, the default, as
-  # buildGoModule) or not; checkFlags are the test binaries' flags.
-  checkOf = args: {
-    mode = if args.doCheck or true then "run" else null;
-    flags = splitFlags (args.checkFlags or [ ]);
-  };
+  # buildGoModule) or not; checkFlags are the test binaries' flags; checkData (import path or "*"
+  # → paths relative to modRoot) is what a run sees besides its package directory.
+  # (Left out when empty, so planners without it stay the same derivations.)
+  checkOf =
+    args:
+    {
+      mode = if args.doCheck or true then "run" else null;
+      flags = splitFlags (args.checkFlags or [ ]);
+    }
+    // (if (args.checkData or { }) != { } then { data = args.checkData; } else { });
 
   # Go's index of GOROOT's packages as a GOCACHE (`godrv go-index`: what `go list std` leaves in an
   # empty cache, no build results). The planner copies it into its caches, so `go build -n` does

@@ -60,12 +60,14 @@ pub enum ExecError {
     MissingToken(&'static str),
     #[error("the test step of {package} has an empty argv (a bug in the plan)")]
     EmptyTest { package: String },
-    #[error("{name}: the tests of {package} failed ({status}):\n{output}")]
+    #[error("{name}: the tests of {package} failed ({status}):\n{output}\nhelp: a test run sees only {dir} of the source tree, with its subdirectories; if these tests read files outside it (../testdata, the module root), give them with the argument checkData.\"{package}\" = [ \"testdata\" ] (paths relative to modRoot), or checkData.\"*\" = [ \".\" ] for the whole module (nix/README.md, \"Go tests\")")]
     TestFailed {
         name: String,
         package: String,
         status: process::ExitStatus,
         output: String,
+        /// The package directory the run saw, as the message names it.
+        dir: String,
     },
     #[error("{name}: {file} refers to the Go toolchain {goroot}; outputs must not (allowGoReference is false, the default). help: find what puts the path there (a -X ldflag with a store path, runtime.GOROOT(), a //go:embed of it), or set allowGoReference = true to allow it (that also builds without -trimpath)")]
     GoReference {
@@ -416,6 +418,7 @@ fn run_test(
         .iter()
         .map(|a| tokens.expand(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let planned_cwd = cwd;
     let (cwd, log) = (
         PathBuf::from(tokens.expand(cwd)?),
         PathBuf::from(tokens.expand(log)?),
@@ -442,7 +445,11 @@ fn run_test(
             name: env.name.clone(),
             package: package.to_string(),
             status,
-            output,
+            output: output.trim_end().to_string(),
+            dir: match planned_cwd.strip_prefix("$SRC/") {
+                Some(dir) => format!("its package directory {dir}/"),
+                None => "its package directory (the root of the source)".to_string(),
+            },
         });
     }
     eprint!("{output}");
@@ -880,5 +887,9 @@ mod test_runs {
             "{err}"
         );
         assert!(err.contains("--- FAIL: TestX"), "{err}");
+        assert!(
+            err.ends_with("\nhelp: a test run sees only its package directory pkg/ of the source tree, with its subdirectories; if these tests read files outside it (../testdata, the module root), give them with the argument checkData.\"example.com/p\" = [ \"testdata\" ] (paths relative to modRoot), or checkData.\"*\" = [ \".\" ] for the whole module (nix/README.md, \"Go tests\")"),
+            "{err}"
+        );
     }
 }

@@ -10,8 +10,11 @@
 //!   `importcfg` heredocs.
 //! - **Runs** ([`plan_tests`]): one derivation per test binary. It runs
 //!   `<pkg>.test -test.paniconexit0 -test.timeout=10m0s <checkFlags>` in the package's source
-//!   directory (its files and `testdata/`, recursively) as `go test` does, and its output is the
-//!   test log (a file). A failing test fails that derivation, naming the package.
+//!   directory as `go test` does, and its output is the test log (a file). A failing test fails
+//!   that derivation, naming the package. The run sees the package directory with all its
+//!   subdirectories but those of other modules (with their own `go.mod`), plus what
+//!   [`CheckData`] (`checkData`) adds for it: the source set is all a run's result depends on,
+//!   so editing another package's files does not run these tests again.
 //! - **Merging** ([`with_tests`]): test actions are added to the build plan; an action whose
 //!   derivation would be identical to one of the build (standard library, packages the tests
 //!   import unchanged) is not added twice but shared. With [`CheckMode::Run`] the top becomes an
@@ -44,6 +47,72 @@ pub struct TestedPackage {
     pub import_path: String,
     /// Its directory relative to the source root (`""` for the root itself).
     pub dir: String,
+}
+
+/// What test runs see of the source tree besides their package directory (`checkData`), for tests
+/// that read files outside it (`../testdata`, the module root): paths relative to the source root
+/// (`""`: all of it), each taken with everything below it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckData {
+    /// Seen by the runs of every package (the entry [`CheckData::EVERY`]).
+    pub every: BTreeSet<String>,
+    /// Seen by the runs of one package, by import path.
+    pub packages: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl CheckData {
+    /// The `checkData` key for every package's runs.
+    pub const EVERY: &'static str = "*";
+
+    /// `checkData` as the user gives it: import path (or [`CheckData::EVERY`]) → paths relative
+    /// to `mod_root` (the directory of go.mod or go.work, relative to the source root), which may
+    /// go up with `..` but not out of the source tree.
+    pub fn new(entries: &BTreeMap<String, Vec<String>>, mod_root: &str) -> Result<Self, PlanError> {
+        let mut data = CheckData::default();
+        for (package, paths) in entries {
+            let resolved = paths
+                .iter()
+                .map(|path| {
+                    source_relative(mod_root, path).ok_or_else(|| PlanError::CheckDataOutside {
+                        package: package.clone(),
+                        path: path.clone(),
+                    })
+                })
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            if package == Self::EVERY {
+                data.every = resolved;
+            } else {
+                data.packages.insert(package.clone(), resolved);
+            }
+        }
+        Ok(data)
+    }
+
+    /// The paths the runs of `package` see besides its directory.
+    fn for_package(&self, package: &str) -> impl Iterator<Item = &String> {
+        self.every
+            .iter()
+            .chain(self.packages.get(package).into_iter().flatten())
+    }
+}
+
+/// `path` (relative to `mod_root`) relative to the source root, resolved lexically; `None` if it
+/// is absolute or leaves the source tree.
+fn source_relative(mod_root: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in mod_root.split('/').chain(path.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// The file name go compiles as the test main.
@@ -155,14 +224,30 @@ pub struct TestPlan {
 }
 
 /// Plans the `go test -c -n` graph (with its test mains added) and a run of every test binary
-/// with `flags` (already test binary flags, see [`test_binary_flags`]).
+/// with `flags` (already test binary flags, see [`test_binary_flags`]); each run also sees what
+/// `data` gives it.
 pub fn plan_tests(
     graph: &ActionGraph,
     roots: &Roots,
     options: PlanOptions,
     packages: &[TestedPackage],
     flags: &[String],
+    data: &CheckData,
 ) -> Result<TestPlan, PlanError> {
+    if let Some(unknown) = data
+        .packages
+        .keys()
+        .find(|p| !packages.iter().any(|t| &t.import_path == *p))
+    {
+        return Err(PlanError::CheckDataPackage {
+            package: unknown.clone(),
+            tested: packages
+                .iter()
+                .map(|p| p.import_path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let mut plan = crate::plan(graph, roots, options)?;
     if let Some(bundle) = plan.actions.get_mut(&plan.top) {
         if bundle.role == Role::Bundle {
@@ -192,7 +277,7 @@ pub fn plan_tests(
         let key = format!("run-{link}");
         plan.actions.insert(
             key.clone(),
-            run_action(&link, tested, &binary, flags, &roots.src_root)?,
+            run_action(&link, tested, &binary, flags, &roots.src_root, data)?,
         );
         runs.insert(package, key);
     }
@@ -206,6 +291,7 @@ fn run_action(
     binary: &str,
     flags: &[String],
     src_root: &Path,
+    data: &CheckData,
 ) -> Result<PlannedAction, PlanError> {
     let mut argv = vec![format!("$WORK/{}/bin/{binary}", spec::dep_dir(0))];
     argv.extend(DEFAULT_TEST_FLAGS.iter().map(|f| f.to_string()));
@@ -230,7 +316,7 @@ fn run_action(
             output: spec::OUT_OUTPUT.to_string(),
         }],
         outputs: vec![spec::OUT_OUTPUT.to_string()],
-        sources: run_sources(src_root, &package.dir)?,
+        sources: run_sources(src_root, package, data)?,
         uses_modcache: false,
         module: None,
         binaries: vec![],
@@ -248,34 +334,61 @@ fn run_action(
     })
 }
 
-/// What a test run sees of the source tree: the regular files of the package directory and
-/// everything under its `testdata/`, relative to the source root.
-fn run_sources(src_root: &Path, dir: &str) -> Result<BTreeSet<String>, PlanError> {
+/// What a test run of `package` sees of the source tree, relative to the source root: the regular
+/// files of its directory and of every subdirectory but those of other modules (a directory with
+/// its own `go.mod`, which go leaves out of the package's module too; under `testdata/`, which go
+/// ignores, a `go.mod` is test data like any other file), and every file under the paths `data`
+/// gives it.
+fn run_sources(
+    src_root: &Path,
+    package: &TestedPackage,
+    data: &CheckData,
+) -> Result<BTreeSet<String>, PlanError> {
     let mut files = BTreeSet::new();
-    let join = |name: &str| {
-        if dir.is_empty() {
-            name.to_string()
-        } else {
-            format!("{dir}/{name}")
-        }
-    };
-    for (name, is_dir) in list_dir(&src_root.join(dir))? {
-        if is_dir && name == "testdata" {
-            collect_tree(src_root, &join(&name), &mut files)?;
-        } else if !is_dir {
-            files.insert(join(&name));
+    collect_tree(src_root, &package.dir, true, &mut files)?;
+    for path in data.for_package(&package.import_path) {
+        let full = src_root.join(path);
+        match std::fs::metadata(&full) {
+            Ok(meta) if meta.is_dir() => collect_tree(src_root, path, false, &mut files)?,
+            Ok(_) => {
+                files.insert(path.clone());
+            }
+            Err(source) => {
+                return Err(PlanError::CheckDataMissing {
+                    package: package.import_path.clone(),
+                    path: full,
+                    source,
+                })
+            }
         }
     }
     Ok(files)
 }
 
-fn collect_tree(src_root: &Path, rel: &str, files: &mut BTreeSet<String>) -> Result<(), PlanError> {
-    for (name, is_dir) in list_dir(&src_root.join(rel))? {
-        let path = format!("{rel}/{name}");
-        if is_dir {
-            collect_tree(src_root, &path, files)?;
+/// Adds every regular file under `rel` (relative to `src_root`, `""` for the root) to `files`;
+/// with `skip_modules`, leaves out subdirectories that hold a `go.mod` (other modules), except
+/// under `testdata/`.
+fn collect_tree(
+    src_root: &Path,
+    rel: &str,
+    skip_modules: bool,
+    files: &mut BTreeSet<String>,
+) -> Result<(), PlanError> {
+    let join = |name: &str| {
+        if rel.is_empty() {
+            name.to_string()
         } else {
+            format!("{rel}/{name}")
+        }
+    };
+    for (name, is_dir) in list_dir(&src_root.join(rel))? {
+        let path = join(&name);
+        if !is_dir {
             files.insert(path);
+        } else if name == "testdata" {
+            collect_tree(src_root, &path, false, files)?;
+        } else if !(skip_modules && src_root.join(&path).join("go.mod").is_file()) {
+            collect_tree(src_root, &path, skip_modules, files)?;
         }
     }
     Ok(())

@@ -192,6 +192,16 @@ pub enum PlanError {
     MissingTestmain { action: ActionId },
     #[error("the test script links a test binary of {package}, which is not among the packages whose tests were asked for")]
     UnknownTestedPackage { package: String },
+    #[error("checkData.\"{package}\": {path} is not a path inside the source tree (give paths relative to modRoot; `..` may go up to the root of src, not above it)")]
+    CheckDataOutside { package: String, path: String },
+    #[error("checkData.\"{package}\": {path} cannot be read: {source}")]
+    CheckDataMissing {
+        package: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("checkData names {package}, which is not a package whose tests this build runs (those are: {tested}); the key is an import path, or \"*\" for every package")]
+    CheckDataPackage { package: String, tested: String },
 }
 
 /// One part of a script action: the whole action, or its compile or link half.

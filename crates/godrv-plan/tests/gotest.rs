@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 mod common;
 use common::{copy_dir, fixtures};
 
-use godrv_plan::gotest::{self, CheckMode, TestedPackage};
+use godrv_plan::gotest::{self, CheckData, CheckMode, TestedPackage};
 use godrv_plan::{plan, ExecStep, Plan, PlanOptions, Role, Roots};
 use godrv_script::ActionId;
 
@@ -46,7 +46,18 @@ fn without_vet(graph: &mut godrv_script::ActionGraph) {
 }
 
 fn test_plan(tmp: &Path, flags: &[String]) -> gotest::TestPlan {
+    test_plan_with(tmp, flags, &CheckData::default(), |_| {}).unwrap()
+}
+
+/// [`test_plan`] with `checkData` and the module's tree changed by `edit` (given its directory).
+fn test_plan_with(
+    tmp: &Path,
+    flags: &[String],
+    data: &CheckData,
+    edit: impl FnOnce(&Path),
+) -> Result<gotest::TestPlan, godrv_plan::PlanError> {
     let (mut graph, roots) = graph_of("test-c", "test-c", tmp);
+    edit(&roots.src_root);
     without_vet(&mut graph);
     gotest::add_testmains(
         &mut graph,
@@ -57,7 +68,110 @@ fn test_plan(tmp: &Path, flags: &[String]) -> gotest::TestPlan {
         import_path: "example.com/testc".into(),
         dir: String::new(),
     }];
-    gotest::plan_tests(&graph, &roots, PlanOptions::default(), &packages, flags).unwrap()
+    gotest::plan_tests(
+        &graph,
+        &roots,
+        PlanOptions::default(),
+        &packages,
+        flags,
+        data,
+    )
+}
+
+fn write(root: &Path, file: &str, text: &str) {
+    let path = root.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Regression: a test run saw only its package directory's files and `testdata/`, so tests that
+/// read `snapshots/…` in their own directory failed ("No snapshot saved for …"). It sees every
+/// subdirectory, nested ones too, but not another module's (a subdirectory with its own go.mod)
+/// unless under testdata/.
+#[test]
+fn a_test_run_sees_every_subdirectory_of_its_package_but_other_modules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tests = test_plan_with(tmp.path(), &[], &CheckData::default(), |src| {
+        write(src, "snapshots/deep/TestSum.snap", "3\n");
+        write(src, "cmd/tool/go.mod", "module example.com/tool\n");
+        write(src, "cmd/tool/main.go", "package main\n");
+        write(src, "testdata/mod/go.mod", "module example.com/fixture\n");
+    })
+    .unwrap();
+    let run = &tests.plan.actions[&tests.runs["example.com/testc"]];
+    for seen in [
+        "snapshots/deep/TestSum.snap",
+        "testdata/input.txt",
+        "testdata/mod/go.mod",
+        "calc_test.go",
+    ] {
+        assert!(run.sources.contains(seen), "{seen}: {:?}", run.sources);
+    }
+    assert!(
+        !run.sources.iter().any(|f| f.starts_with("cmd/")),
+        "{:?}",
+        run.sources
+    );
+}
+
+/// checkData: paths relative to modRoot (here the source root) widen what the runs of one package
+/// (or, with "*", of every package) see, with everything below a directory; a path outside the
+/// source tree, a path that does not exist and a package that is not tested are errors naming them.
+#[test]
+fn check_data_widens_what_a_run_sees() {
+    let entries = |key: &str, paths: &[&str]| {
+        BTreeMap::from([(
+            key.to_string(),
+            paths.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        )])
+    };
+    let with_tool = |src: &Path| {
+        write(src, "cmd/tool/go.mod", "module example.com/tool\n");
+        write(src, "cmd/tool/main.go", "package main\n");
+    };
+    for key in ["example.com/testc", "*"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = CheckData::new(&entries(key, &["./cmd/../cmd"]), "").unwrap();
+        let tests = test_plan_with(tmp.path(), &[], &data, with_tool).unwrap();
+        let run = &tests.plan.actions[&tests.runs["example.com/testc"]];
+        assert!(
+            run.sources.contains("cmd/tool/main.go"),
+            "{key}: {:?}",
+            run.sources
+        );
+        assert!(
+            run.sources.contains("calc_test.go"),
+            "{key}: {:?}",
+            run.sources
+        );
+    }
+    // modRoot = "sub": `..` is the source root.
+    let data = CheckData::new(&entries("*", &["../x", "."]), "sub").unwrap();
+    assert_eq!(data.every, ["x".to_string(), "sub".to_string()].into());
+    let err = CheckData::new(&entries("example.com/testc", &["../shared"]), "").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "checkData.\"example.com/testc\": ../shared is not a path inside the source tree (give paths relative to modRoot; `..` may go up to the root of src, not above it)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let data = CheckData::new(&entries("example.com/testc", &["nothing"]), "").unwrap();
+    let err = test_plan_with(tmp.path(), &[], &data, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("checkData.\"example.com/testc\": ")
+            && err.contains("/nothing cannot be read"),
+        "{err}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let data = CheckData::new(&entries("example.com/other", &["cmd"]), "").unwrap();
+    let err = test_plan_with(tmp.path(), &[], &data, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "checkData names example.com/other, which is not a package whose tests this build runs (those are: example.com/testc); the key is an import path, or \"*\" for every package"
+    );
 }
 
 #[test]

@@ -558,7 +558,15 @@ fn add_tests(
     inputs: &PlanInputs<'_>,
     tests: Option<gobuild::TestScript>,
 ) -> Result<godrv_plan::Plan> {
+    let data = gotest::CheckData::new(&inputs.request.check.data, &inputs.request.mod_root)
+        .context("reading checkData")?;
     let Some(tests) = tests else {
+        if let Some(package) = data.packages.keys().next() {
+            bail!(
+                "checkData names {package}, but no package of {} has test files (*_test.go)",
+                inputs.src_root.join(&inputs.request.mod_root).display()
+            );
+        }
         return Ok(match mode {
             // Nothing to run: the result is the build's.
             CheckMode::Run => plan,
@@ -583,6 +591,7 @@ fn add_tests(
         plan_options(inputs),
         &tests.packages,
         &flags,
+        &data,
     )
     .context("planning the tests")?;
     test_plan.plan.add_tool_env(&inputs.request.tool_env());

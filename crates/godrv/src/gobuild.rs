@@ -64,6 +64,11 @@ pub struct CheckRequest {
     /// `checkFlags`: flags for the test binaries, as given to `go test` (`-run X`, `-v`).
     #[serde(default)]
     pub flags: Vec<String>,
+    /// `checkData`: what test runs see besides their package directory, for tests that read
+    /// files outside it: import path (or `*`, every package) → paths relative to `modRoot`
+    /// (`godrv_plan::gotest::CheckData`).
+    #[serde(default)]
+    pub data: BTreeMap<String, Vec<String>>,
 }
 
 /// Variables of `env` that go passes to its tools without printing them in `go build -n`.

@@ -121,3 +121,41 @@ test_gotests_in_test_examples() {
 		esac
 	done
 }
+
+# What a test run sees (issue 16): examples/testlayout's snap tests read snap/snapshots/ (a
+# subdirectory of the package: seen without anything), its reader tests read ../testdata/ (outside
+# the package). Without checkData the reader run fails, and the message names the package and
+# points to checkData; with checkData."*" = [ "." ] (the whole module) both pass (testExamples
+# builds it with checkData for reader alone); a checkData key that is not a tested package is an
+# error naming it.
+test_gotests_check_data() {
+	local b expr out
+	for b in buildWithDynDrv buildWithIFD; do
+		expect_failure "$b" "$REPO/examples/testlayout" &&
+			log_says "go-test-example.com-testlayout-reader: the tests of example.com/testlayout/reader failed (exit status: 1):" \
+				"reading the shared test data: open ../testdata/punct.txt: no such file or directory" \
+				"help: a test run sees only its package directory reader/ of the source tree, with its subdirectories" \
+				"give them with the argument checkData.\"example.com/testlayout/reader\" = [ \"testdata\" ]" || return 1
+		if grep -qF "the tests of example.com/testlayout/snap failed" "$LOG.fail"; then
+			echo "$b: the snap tests (snapshots/ in their own directory) failed" >&2
+			return 1
+		fi
+		expr="(import $REPO/nix {}).$b { pname = \"testlayout\"; version = \"1\"; src = $REPO/examples/testlayout; checkData.\"*\" = [ \".\" ]; }"
+		# shellcheck disable=SC2015 # fail if either fails
+		out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.w") && [ "$("$out/bin/testlayout")" = "Hello, godrv! tests see their files" ] || {
+			tail -20 "$LOG.w" >&2
+			return 1
+		}
+	done
+	expr="(import $REPO/nix {}).buildWithIFD { pname = \"testlayout\"; version = \"1\"; src = $REPO/examples/testlayout; checkData.\"example.com/testlayout/nope\" = [ \"testdata\" ]; }"
+	if nix-build --no-out-link -E "$expr" >"$LOG.fail" 2>&1; then
+		echo "checkData naming a package without tests was accepted" >&2
+		return 1
+	fi
+	log_says "checkData names example.com/testlayout/nope, which is not a package whose tests this build runs (those are: example.com/testlayout/reader, example.com/testlayout/snap)" || return 1
+	if nix-instantiate -E "(import $REPO/nix {}).buildWithIFD { pname = \"x\"; version = \"1\"; src = $REPO/examples/testlayout; checkData = [ \"testdata\" ]; }" >"$LOG.fail" 2>&1; then
+		echo "checkData = a list evaluated" >&2
+		return 1
+	fi
+	log_says "\`checkData\` must be an attribute set of import path" || return 1
+}

@@ -1,0 +1,3 @@
+module example.com/testlayout
+
+go 1.19
