@@ -136,10 +136,10 @@ test_gotests_check_data() {
 				"reading the shared test data: open ../testdata/punct.txt: no such file or directory" \
 				"help: a test run sees only its package directory reader/ of the source tree, with its subdirectories" \
 				"give them with the argument checkData.\"example.com/testlayout/reader\" = [ \"testdata\" ]" || return 1
-		if grep -qF "the tests of example.com/testlayout/snap failed" "$LOG.fail"; then
+		lacks "$LOG.fail" -F "the tests of example.com/testlayout/snap failed" || {
 			echo "$b: the snap tests (snapshots/ in their own directory) failed" >&2
 			return 1
-		fi
+		}
 		expr="(import $REPO/nix {}).$b { pname = \"testlayout\"; version = \"1\"; src = $REPO/examples/testlayout; checkData.\"*\" = [ \".\" ]; }"
 		# shellcheck disable=SC2015 # fail if either fails
 		out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.w") && [ "$("$out/bin/testlayout")" = "Hello, godrv! tests see their files" ] || {
