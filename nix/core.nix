@@ -54,17 +54,74 @@ let
         output = if builtins.isAttrs x && x ? outputName then x.outputName else null;
       };
 
+  # The type of each argument (nix/README.md): a predicate and what it says when it fails.
+  # overrideModAttrs, doCheck and packageOverrides have their own messages in checkArgs.
+  isPathLike = v: builtins.isPath v || builtins.isString v || (builtins.isAttrs v && v ? outPath);
+  isScalar = v: builtins.isString v || builtins.isInt v || builtins.isPath v || (builtins.isAttrs v && v ? outPath);
+  isStringList = v: builtins.isList v && builtins.all builtins.isString v;
+  types = {
+    string = { check = builtins.isString; what = "a string"; };
+    bool = { check = builtins.isBool; what = "true or false"; };
+    attrs = { check = builtins.isAttrs; what = "an attribute set"; };
+    list = { check = builtins.isList; what = "a list"; };
+    strings = { check = isStringList; what = "a list of strings (e.g. [ \"a\" \"b\" ])"; };
+    flags = { check = v: builtins.isString v || isStringList v; what = "a list of strings or one string"; };
+    path = { check = isPathLike; what = "a path, a string or a derivation"; };
+    nullOrPath = { check = v: v == null || isPathLike v; what = "null, a path or a string"; };
+    nullOrString = { check = v: v == null || builtins.isString v; what = "null or a string"; };
+    env = { check = v: builtins.isAttrs v && builtins.all isScalar (builtins.attrValues v); what = "an attribute set of strings (e.g. { CGO_ENABLED = \"0\"; })"; };
+  };
+  argTypes = with types; {
+    pname = string; version = string; name = string; src = path; modRoot = string;
+    subPackages = strings; excludedPackages = strings; tags = strings;
+    ldflags = flags; checkFlags = flags; GOFLAGS = flags;
+    env = env; vendorHash = nullOrString; modules = nullOrPath;
+    buildInputs = list; nativeBuildInputs = list;
+    allowGoReference = bool; contentAddressed = bool; proxyVendor = bool;
+    passthru = attrs; meta = attrs;
+  };
+  # A value in an error message: scalars as they are, anything else by its type.
+  describe =
+    v:
+    let
+      t = builtins.typeOf v;
+    in
+    if builtins.elem t [ "string" "int" "float" "bool" "null" ] then "${t} ${builtins.toJSON v}"
+    else if t == "list" then "a list with ${builtins.concatStringsSep ", " (map builtins.typeOf v)} elements"
+    else if t == "set" && v ? outPath then "a derivation"
+    else "a ${t}";
+  # The first argument of the wrong type as an error message, or null.
+  wrongType =
+    fn: args:
+    let
+      bad = builtins.filter (n: argTypes ? ${n} && !(argTypes.${n}.check args.${n})) (builtins.attrNames args);
+      n = builtins.head bad;
+      # env: the variable whose value is not a string.
+      badEnv = builtins.filter (k: !(isScalar args.env.${k})) (builtins.attrNames args.env);
+      detail =
+        if n == "env" && builtins.isAttrs args.env then
+          " (`env.${builtins.head badEnv}` is ${describe args.env.${builtins.head badEnv}})"
+        else
+          " (got ${describe args.${n}})";
+    in
+    if bad == [ ] then null else "godrv.${fn}: `${n}` must be ${argTypes.${n}.what}${detail} (see nix/README.md).";
+
   checkArgs =
     fn: args:
     let
       unknown = builtins.filter (n: !(builtins.elem n knownArgs)) (builtins.attrNames args);
+      typeError = wrongType fn args;
     in
     if unknown != [ ] then
       throw "godrv.${fn}: unknown or unsupported argument(s): ${builtins.concatStringsSep ", " unknown}. Supported: ${builtins.concatStringsSep ", " knownArgs} (see nix/README.md)."
+    else if typeError != null then
+      throw typeError
     else if !(builtins.isAttrs (packageOverrides args) && builtins.all builtins.isAttrs (builtins.attrValues (packageOverrides args))) then
       throw "godrv.${fn}: `packageOverrides` must be an attribute set of import path → { buildInputs = [ … ]; nativeBuildInputs = [ … ]; }."
     else if builtins.any (o: builtins.any (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o)) (builtins.attrValues (packageOverrides args)) then
       throw "godrv.${fn}: `packageOverrides`: unknown attribute(s) ${builtins.concatStringsSep ", " (builtins.concatLists (builtins.attrValues (builtins.mapAttrs (p: o: map (k: "${p}.${k}") (builtins.filter (k: !(builtins.elem k overrideKeys)) (builtins.attrNames o))) (packageOverrides args))))}; an entry takes ${builtins.concatStringsSep " and " overrideKeys}."
+    else if builtins.any (o: builtins.any (k: !(builtins.isList o.${k})) (builtins.attrNames o)) (builtins.attrValues (packageOverrides args)) then
+      throw "godrv.${fn}: `packageOverrides`: ${builtins.concatStringsSep ", " (builtins.concatLists (builtins.attrValues (builtins.mapAttrs (p: o: map (k: "${p}.${k}") (builtins.filter (k: !(builtins.isList o.${k})) (builtins.attrNames o))) (packageOverrides args))))} must be a list of inputs."
     else if args ? overrideModAttrs && !(builtins.isFunction args.overrideModAttrs || builtins.isAttrs args.overrideModAttrs) then
       throw "godrv.${fn}: `overrideModAttrs` must be a function `old: { … }` (or `final: prev: { … }`) or an attribute set, not a ${builtins.typeOf args.overrideModAttrs}."
     else if !builtins.isBool (args.doCheck or true) then
@@ -164,9 +221,31 @@ let
       let
         lock = builtins.fromTOML (builtins.readFile args.modules);
         name = lockfileName args;
+        file = toString args.modules;
+        # An entry: `version` and `hash` (strings), `replaced` (a string) if the module is replaced.
+        entryKeys = [ "version" "hash" "replaced" ];
+        entryError =
+          key: entry:
+          let
+            unknown = builtins.filter (k: !(builtins.elem k entryKeys)) (builtins.attrNames entry);
+            missing = builtins.filter (k: !(entry ? ${k})) [ "version" "hash" ];
+            notString = builtins.filter (k: !(builtins.isString entry.${k})) (builtins.filter (k: entry ? ${k}) entryKeys);
+          in
+          if !builtins.isAttrs entry then "is not a table ([mod.\"${key}\"] with version and hash)"
+          else if unknown != [ ] then "has unknown key(s) ${builtins.concatStringsSep ", " unknown} (an entry has ${builtins.concatStringsSep ", " entryKeys})"
+          else if missing != [ ] then "has no ${builtins.concatStringsSep " and no " missing}"
+          else if notString != [ ] then "has ${builtins.concatStringsSep ", " notString} that is not a string"
+          else null;
+        errors = builtins.filter (e: e != null) (builtins.attrValues (builtins.mapAttrs (
+          key: entry: let e = entryError key entry; in if e == null then null else "module ${key} ${e}"
+        ) (lock.mod or { })));
       in
       if (lock.schema or null) != 3 then
         throw "godrv: ${name} is not a lockfile godrv reads (schema ${toString (lock.schema or "missing")}, expected 3): run `godrv lock` in the module directory."
+      else if !builtins.isAttrs (lock.mod or { }) then
+        throw "godrv: ${file}: `mod` must be a table of modules ([mod.\"example.com/x\"]): run `godrv lock` in the module directory."
+      else if errors != [ ] then
+        throw "godrv: ${file}: ${builtins.concatStringsSep "; " errors}: run `godrv lock` in the module directory (or fix the entry)."
       else
         builtins.listToAttrs (
           map (
