@@ -272,8 +272,7 @@ impl Cli {
             Command::Lock { dir, output, go } => {
                 let lock = lockfile::lock(&go, &dir)?;
                 let path = output.unwrap_or_else(|| dir.join(lockfile::FILE_NAME));
-                std::fs::write(&path, lockfile::to_toml(&lock)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                lockfile::write(&path, &lock)?;
                 eprintln!("wrote {} ({} modules)", path.display(), lock.modules.len());
                 Ok(())
             }

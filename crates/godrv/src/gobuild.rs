@@ -9,6 +9,8 @@ use godrv_plan::gotest::TestedPackage;
 use godrv_script::ActionId;
 use serde::{Deserialize, Serialize};
 
+use crate::modfiles::PrivateModFiles;
+
 /// What to build, with buildGoModule's argument names (see `nix/README.md`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -826,21 +828,26 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
     }
     let goroot = Path::new(&request.go);
     let go = goroot.join("bin/go");
+    let user = request.env.get("GOFLAGS").map_or("", |f| f.trim());
+    crate::modfiles::refuse_user_modfile(user)?;
+    // go runs on copies of go.mod and go.sum (or go.work): `godrv build` runs this in the user's
+    // own directory, and go writes go.sum whenever it finds a line missing.
+    let files = PrivateModFiles::new(&start_dir, &scratch.join("modfiles"), &|| {
+        download_command(goroot, &request.env, scratch)
+    })?;
     let mut cmd = download_command(goroot, &request.env, scratch);
     cmd.current_dir(&start_dir);
     // -mod=mod last so it wins over the user's: downloading ignores a vendor directory. Not in a
     // workspace, where go allows only readonly or vendor (and downloads without it).
-    let user = request.env.get("GOFLAGS").map_or("", |f| f.trim());
-    let goflags = match (
-        in_workspace(goroot, &request.env, &start_dir, scratch)?,
-        user,
-    ) {
+    let goflags = match (files.is_workspace(), user) {
         (true, user) => user.to_string(),
         (false, "") => "-mod=mod".to_string(),
         (false, user) => format!("{user} -mod=mod"),
     };
     cmd.env("GOFLAGS", goflags).env("GOMODCACHE", out);
-    cmd.args(["mod", "download", "-json"]);
+    cmd.args(["mod", "download"]);
+    files.apply(&mut cmd);
+    cmd.arg("-json");
     let output = cmd
         .output()
         .with_context(|| format!("running {}", go.display()))?;
@@ -869,6 +876,7 @@ pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) ->
         }
         bail!(message);
     }
+    files.check_unchanged()?;
     if out.is_dir() {
         prune_module_cache(out)?;
     } else {
@@ -905,30 +913,6 @@ fn download_command(goroot: &Path, env: &BTreeMap<String, String>, scratch: &Pat
         cmd.env(name, value);
     }
     cmd
-}
-
-/// Whether go works in a workspace (a go.work) in `dir`: asks `go env GOWORK`.
-fn in_workspace(
-    goroot: &Path,
-    env: &BTreeMap<String, String>,
-    dir: &Path,
-    scratch: &Path,
-) -> Result<bool> {
-    let output = download_command(goroot, env, scratch)
-        .current_dir(dir)
-        .args(["env", "GOWORK"])
-        .output()
-        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
-    if !output.status.success() {
-        bail!(
-            "`go env GOWORK` failed in {} ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
-    let gowork = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Ok(!gowork.is_empty() && gowork != "off")
 }
 
 /// What `godrv fetch-module` downloads: one module (lockfile mode).

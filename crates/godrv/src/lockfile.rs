@@ -31,6 +31,8 @@ use godrv_nix::InputRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::modfiles::PrivateModFiles;
+
 /// The schema version gomod2nix writes and godrv reads and writes.
 pub const SCHEMA: u32 = 3;
 
@@ -323,18 +325,30 @@ struct Download {
 pub fn lock(go: &Path, dir: &Path) -> Result<Lockfile> {
     let gomod = read_gomod(go, dir)?;
     // The lockfile is keyed by the required module path; a replacement is recorded as `replaced`.
-    let mut replaced_by: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut replaced_by: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for r in gomod.replace.iter().flatten() {
         if !r.new.version.is_empty() {
-            replaced_by.insert(
-                (r.new.path.clone(), r.new.version.clone()),
-                r.old.path.clone(),
-            );
+            replaced_by
+                .entry((r.new.path.clone(), r.new.version.clone()))
+                .or_default()
+                .push(r.old.path.clone());
         }
     }
-    let output = Command::new(go)
-        .args(["mod", "download", "-json"])
-        .current_dir(dir)
+    // go runs on copies of go.mod and go.sum (or go.work): it writes go.sum whenever it finds a
+    // line missing, and the user's files are not godrv's to change.
+    crate::modfiles::refuse_user_modfile(&std::env::var("GOFLAGS").unwrap_or_default())?;
+    let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    let go_in_dir = || {
+        let mut cmd = Command::new(go);
+        cmd.current_dir(dir);
+        cmd
+    };
+    let files = PrivateModFiles::new(dir, scratch.path(), &go_in_dir)?;
+    let mut cmd = go_in_dir();
+    cmd.args(["mod", "download"]);
+    files.apply(&mut cmd);
+    let output = cmd
+        .arg("-json")
         .output()
         .with_context(|| format!("running {}", go.display()))?;
     let mut lockfile = Lockfile {
@@ -343,44 +357,106 @@ pub fn lock(go: &Path, dir: &Path) -> Result<Lockfile> {
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut errors = Vec::new();
+    let mut downloads = Vec::new();
     for download in serde_json::Deserializer::from_str(&stdout).into_iter::<Download>() {
         let download = download.context("reading the output of `go mod download -json`")?;
-        if let Some(error) = download.error {
-            errors.push(format!("{}@{}: {error}", download.path, download.version));
-            continue;
+        match (download.error, download.dir) {
+            (Some(error), _) => {
+                errors.push(format!("{}@{}: {error}", download.path, download.version))
+            }
+            (None, Some(dir)) => downloads.push((download.path, download.version, dir)),
+            // go gives every module it downloads a directory: one without cannot be hashed.
+            (None, None) => errors.push(format!(
+                "{}@{}: go gave no directory for it, so it cannot be locked",
+                download.path, download.version
+            )),
         }
-        let Some(module_dir) = download.dir else {
-            continue;
-        };
-        let hash = godrv_derivation::nar::nar_sha256(Path::new(&module_dir))
-            .with_context(|| format!("hashing {module_dir}"))?;
-        let hash = godrv_derivation::Hash::new(godrv_derivation::HashAlgo::Sha256, hash.to_vec())
-            .expect("a sha256 digest has 32 bytes")
-            .to_string();
-        let key = replaced_by
-            .get(&(download.path.clone(), download.version.clone()))
-            .cloned()
-            .unwrap_or_else(|| download.path.clone());
-        let replaced = (key != download.path).then(|| download.path.clone());
-        lockfile.modules.insert(
-            key,
-            LockedModule {
-                version: download.version,
-                hash,
-                replaced,
-            },
-        );
     }
     if !output.status.success() || !errors.is_empty() {
         bail!(
             "`go mod download -json` failed in {} ({}):\n{}{}",
             dir.display(),
             output.status,
-            errors.join("\n"),
+            errors.iter().map(|e| format!("{e}\n")).collect::<String>(),
             String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
+    files.check_unchanged()?;
+    for (path, version, module_dir) in downloads {
+        let hash = godrv_derivation::nar::nar_sha256(Path::new(&module_dir))
+            .with_context(|| format!("hashing {module_dir}"))?;
+        let hash = godrv_derivation::Hash::new(godrv_derivation::HashAlgo::Sha256, hash.to_vec())
+            .expect("a sha256 digest has 32 bytes")
+            .to_string();
+        let module = LockedModule {
+            version,
+            hash,
+            replaced: None,
+        };
+        place(&mut lockfile, &replaced_by, &path, module)?;
+    }
     Ok(lockfile)
+}
+
+/// Puts the module `path` (downloaded at `module.version`) into the lockfile under the key
+/// `go.mod` requires it as: the first module that `replace`s to it and is not locked yet, else its
+/// own path. A module with no such key left is an error naming it (it would be left out).
+fn place(
+    lockfile: &mut Lockfile,
+    replaced_by: &BTreeMap<(String, String), Vec<String>>,
+    path: &str,
+    mut module: LockedModule,
+) -> Result<()> {
+    let candidates: Vec<String> = replaced_by
+        .get(&(path.to_string(), module.version.clone()))
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(std::iter::once(path.to_string()))
+        .collect();
+    let Some(key) = candidates
+        .iter()
+        .find(|k| !lockfile.modules.contains_key(*k))
+        .cloned()
+    else {
+        bail!(
+            "{path}@{}: go downloaded it, but every lockfile entry it could go under ({}) is taken, so the lockfile cannot hold it",
+            module.version,
+            candidates.join(", ")
+        );
+    };
+    module.replaced = (key != path).then(|| path.to_string());
+    lockfile.modules.insert(key, module);
+    Ok(())
+}
+
+/// Writes the lockfile to `path` atomically: a temporary file in the same directory, renamed over
+/// `path` once complete, so a failure never leaves a half-written lockfile.
+pub fn write(path: &Path, lockfile: &Lockfile) -> Result<()> {
+    use std::io::Write;
+    let text = to_toml(lockfile)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".godrv-lock-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", file.path().display()))?;
+    // The mode of the lockfile it replaces, else 0644 (others read it: Nix, a repository), not
+    // the temporary file's 0600.
+    let mode = std::fs::metadata(path)
+        .map_or(std::os::unix::fs::PermissionsExt::from_mode(0o644), |m| {
+            m.permissions()
+        });
+    std::fs::set_permissions(file.path(), mode)
+        .with_context(|| format!("setting the mode of {}", file.path().display()))?;
+    file.persist(path)
+        .with_context(|| format!("renaming the new lockfile to {}", path.display()))?;
+    Ok(())
 }
 
 /// The lockfile as TOML, with a header saying where it comes from.
@@ -479,6 +555,67 @@ goPackagePath = "example.com/app"
             err.to_string()
                 .contains("gomod2nix.toml has no entry for example.com/greet@v1.1.0"),
             "{err}"
+        );
+    }
+
+    fn locked(version: &str) -> LockedModule {
+        LockedModule {
+            version: version.into(),
+            hash: "sha256-x".into(),
+            replaced: None,
+        }
+    }
+
+    #[test]
+    fn lock_places_every_download_or_names_it() {
+        // replace a => c v1.0.0, and c v1.0.0 required itself: go lists c@v1.0.0 twice.
+        let replaced_by: BTreeMap<_, _> = [(
+            ("c".to_string(), "v1.0.0".to_string()),
+            vec!["a".to_string()],
+        )]
+        .into();
+        let mut lock = Lockfile::default();
+        place(&mut lock, &replaced_by, "c", locked("v1.0.0")).unwrap();
+        place(&mut lock, &replaced_by, "c", locked("v1.0.0")).unwrap();
+        place(&mut lock, &replaced_by, "b", locked("v2.0.0")).unwrap();
+        assert_eq!(lock.modules["a"].replaced.as_deref(), Some("c"));
+        assert_eq!(lock.modules["c"].replaced, None);
+        assert_eq!(lock.modules["b"].version, "v2.0.0");
+        // A third c@v1.0.0 has no entry left: an error naming it, never dropped.
+        let err = place(&mut lock, &replaced_by, "c", locked("v1.0.0")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("c@v1.0.0: go downloaded it, but every lockfile entry it could go under (a, c) is taken"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn lockfile_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("godrv.lock");
+        std::fs::write(&path, "old").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let lock = Lockfile {
+            schema: SCHEMA,
+            modules: [("a".to_string(), locked("v1.0.0"))].into(),
+        };
+        write(&path, &lock).unwrap();
+        let again: Lockfile = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(again, lock);
+        // Nothing else is left in the directory (no temporary file).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        // A directory that cannot take the new file: an error, the old file untouched.
+        let missing = dir.path().join("no/such/dir/godrv.lock");
+        let err = write(&missing, &lock).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("creating a temporary file in"),
+            "{err:#}"
         );
     }
 

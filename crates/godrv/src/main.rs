@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod gobuild;
 mod lockfile;
+mod modfiles;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()
