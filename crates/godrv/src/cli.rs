@@ -875,6 +875,14 @@ fn build_outside_nix(
     let dir = dir
         .canonicalize()
         .with_context(|| format!("opening {}", dir.display()))?;
+    // The planner runs go in the user's own directory: no flag that lets it write there.
+    let goflags = request.env.get("GOFLAGS").map_or("", String::as_str);
+    crate::modfiles::refuse_writing_flags(
+        &dir,
+        goflags
+            .split_whitespace()
+            .chain(request.go_flags.iter().map(String::as_str)),
+    )?;
     let nix = Path::new(&file.nix).join("bin/nix");
     let mut store = open_store(&nix)?;
     let scratch = scratch_dir()?;

@@ -144,6 +144,27 @@ pub fn refuse_user_modfile(goflags: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses go flags that let go write the module files in `dir` (`-mod=mod`, `-modfile`), for go
+/// commands that run in the user's own directory (`godrv build`'s planner).
+pub fn refuse_writing_flags<'a>(
+    dir: &Path,
+    flags: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let flags: Vec<&str> = flags.into_iter().collect();
+    for (i, flag) in flags.iter().enumerate() {
+        let name = flag.trim_start_matches('-');
+        // `-mod=mod`, or `-mod mod` as two arguments.
+        let mod_mod = name == "mod=mod" || (name == "mod" && flags.get(i + 1) == Some(&"mod"));
+        if mod_mod || name.starts_with("modfile") {
+            bail!(
+                "{flag} would let go rewrite go.mod and go.sum in {}, your own directory, which godrv never edits: leave it out of GOFLAGS and the go flags (run `go mod tidy` yourself when go.mod needs changes)",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The copy of the workspace file `gowork` in `scratch`, with every `use` and every `replace` by
 /// a directory made absolute (they are relative to go.work's directory), and its go.work.sum.
 fn workspace(gowork: &Path, scratch: &Path, go: &dyn Fn() -> Command) -> Result<Kind> {
@@ -279,6 +300,32 @@ mod tests {
                 "  - old h1:0"
             ]
         );
+    }
+
+    #[test]
+    fn flags_that_write_the_users_files_are_refused() {
+        let dir = Path::new("/u/m");
+        refuse_writing_flags(
+            dir,
+            [
+                "-mod=readonly",
+                "-trimpath",
+                "-mod=vendor",
+                "-mod",
+                "vendor",
+            ],
+        )
+        .unwrap();
+        assert!(refuse_writing_flags(dir, ["-mod", "mod"]).is_err());
+        for flag in ["-mod=mod", "--mod=mod", "-modfile=x.mod"] {
+            let err = refuse_writing_flags(dir, ["-trimpath", flag]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "{flag} would let go rewrite go.mod and go.sum in /u/m, your own directory"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -101,3 +101,21 @@ test_incomplete_gosum_is_an_error() {
 	before=$(tree_state "$src")
 	lock_fails_naming "$src" "$src/go.work.sum" "$line" && same_tree "godrv lock" "$src" "$before"
 }
+
+# godrv build plans in the user's own directory: GOFLAGS=-mod=mod (or -modfile) in the request,
+# which would let go rewrite go.mod and go.sum there, is an error naming the flag, before go runs.
+test_godrv_build_refuses_mod_mod() {
+	local src=$SCRATCH/modmod before
+	cp -r examples/dep "$src"
+	before=$(tree_state "$src")
+	if "$GODRV" build --dry-run --request '{"env": {"GOFLAGS": "-mod=mod"}}' \
+		--env GOPROXY="file://$REPO/testdata/goproxy" "$src" >/dev/null 2>"$LOG.b"; then
+		echo "godrv build with GOFLAGS=-mod=mod succeeded" >&2
+		return 1
+	fi
+	grep -qF -- "-mod=mod would let go rewrite go.mod and go.sum in $src, your own directory" "$LOG.b" || {
+		tail -5 "$LOG.b" >&2
+		return 1
+	}
+	same_tree "godrv build" "$src" "$before"
+}
