@@ -17,6 +17,9 @@ Writes:
   module; `go mod tidy` of each program picks the modules it needs (tidy runs in the test
   machine: bench/corpus/tidy). A module without go.mod gets `module <path>` as its .mod, as real
   proxies serve such modules.
+- Debian keeps some /vN modules in the directory of the path without /vN (GOPATH's layout, how
+  Debian builds the packages that import them by the old path): such a module is served under
+  both paths, each with its own go.mod module line.
 - OUT/programs/<name>/: the program's main module, filtered the same way, its go.mod cut the same
   way and no go.sum (tidy writes both).
 - OUT/modules.tsv: module, version, Debian package, source directory (what came from where).
