@@ -8,6 +8,7 @@ mod cli;
 mod gobuild;
 mod lockfile;
 mod modfiles;
+mod path_toolchain;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()
