@@ -18,6 +18,7 @@ use godrv_plan::gotest::{self, CheckMode};
 
 use crate::gobuild::{self, BuildRequest, GoTools, Packages};
 use crate::lockfile::{self, LockedInput};
+use crate::path_toolchain::{self, ToolchainFile};
 
 /// Build Go programs with Nix, one derivation per Go package.
 #[derive(Parser)]
@@ -118,9 +119,11 @@ enum Command {
         /// Packages to build (default `./...`).
         #[arg(long = "sub-package")]
         sub_packages: Vec<String>,
-        /// Toolchain description: JSON with `go`, `godrv`, `cc`, `nix`, `system` (vmtest writes one).
+        /// Toolchain description: JSON with `go`, `godrv`, `cc`, `nix`, `system` (vmtest writes
+        /// one). Without it: `go`, `nix` and `gcc` from PATH, and this godrv (added to the store
+        /// when they are not store paths); what was picked is printed.
         #[arg(long, env = "GODRV_TOOLCHAIN")]
-        toolchain: PathBuf,
+        toolchain: Option<PathBuf>,
         /// Derivation addressing.
         #[arg(long, value_enum, default_value_t = AddressingArg::ContentAddressed)]
         addressing: AddressingArg,
@@ -218,18 +221,6 @@ pub struct PlanConfig {
     pub request: BuildRequest,
 }
 
-/// The toolchain file `vmtest/` writes (`/etc/godrv/toolchain.json`).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ToolchainFile {
-    go: String,
-    godrv: String,
-    #[serde(default)]
-    cc: Option<String>,
-    nix: String,
-    system: String,
-}
-
 impl Cli {
     pub fn run(self) -> Result<()> {
         match self.command {
@@ -310,7 +301,7 @@ impl Cli {
                     env,
                     name,
                 };
-                build_outside_nix(&dir, request, &toolchain, &options)
+                build_outside_nix(&dir, request, toolchain.as_deref(), &options)
             }
         }
     }
@@ -855,18 +846,10 @@ fn needs_modules(dir: &Path) -> bool {
 fn build_outside_nix(
     dir: &Path,
     request: BuildRequest,
-    toolchain_file: &Path,
+    toolchain_file: Option<&Path>,
     options: &BuildOptions,
 ) -> Result<()> {
     let (addressing, dry_run) = (options.addressing, options.dry_run);
-    let text = std::fs::read_to_string(toolchain_file).with_context(|| {
-        format!(
-            "reading the toolchain description {}",
-            toolchain_file.display()
-        )
-    })?;
-    let file: ToolchainFile = serde_json::from_str(&text)
-        .with_context(|| format!("parsing {}", toolchain_file.display()))?;
     let input = |path: &str| InputRef {
         path: path.to_string(),
         drv: None,
@@ -883,9 +866,21 @@ fn build_outside_nix(
             .split_whitespace()
             .chain(request.go_flags.iter().map(String::as_str)),
     )?;
-    let nix = Path::new(&file.nix).join("bin/nix");
-    let mut store = open_store(&nix)?;
     let scratch = scratch_dir()?;
+    let (file, mut store) = match toolchain_file {
+        Some(path) => {
+            let file = ToolchainFile::read(path)?;
+            let store = open_store(&Path::new(&file.nix).join("bin/nix"))?;
+            (file, store)
+        }
+        None => {
+            let nix = path_toolchain::nix_on_path()?;
+            let mut store = open_store(&nix.join("bin/nix"))?;
+            let file = path_toolchain::from_path(&nix, store.as_mut(), scratch.path())?;
+            (file, store)
+        }
+    };
+    let nix = Path::new(&file.nix).join("bin/nix");
     // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
     // package derivation the source path of its own module.
     let modcache = if needs_modules(&dir.join(&request.mod_root)) {
@@ -950,19 +945,53 @@ fn build_outside_nix(
         println!("{top}");
         return Ok(());
     }
+    let installable = format!("{top}^out");
+    eprintln!(
+        "godrv: {} derivations planned; {}",
+        plan.actions.len(),
+        to_build(&nix, &installable)
+    );
     let status = Process::new(&nix)
-        .args([
-            "build",
-            "--no-link",
-            "--print-out-paths",
-            &format!("{top}^out"),
-        ])
+        .args(["build", "--no-link", "--print-out-paths", &installable])
         .status()
         .with_context(|| format!("running {}", nix.display()))?;
     if !status.success() {
         bail!("building {top} failed ({status})");
     }
     Ok(())
+}
+
+/// How many derivations Nix would build for `installable`, from `nix build --dry-run`'s own words
+/// ("this derivation will be built", "these N derivations will be built"); Nix's text when it
+/// says something else.
+fn to_build(nix: &Path, installable: &str) -> String {
+    let out = match Process::new(nix)
+        .args(["build", "--dry-run", "--no-link", installable])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return format!("cannot ask {} what to build: {e}", nix.display()),
+    };
+    let text = String::from_utf8_lossy(&out.stderr);
+    count_to_build(&text).map_or_else(
+        || "nothing to build".to_string(),
+        |n| format!("{n} to build"),
+    )
+}
+
+/// The number in Nix's "these N derivations will be built" (1 for "this derivation will be
+/// built"); `None` when Nix says nothing is to be built.
+fn count_to_build(dry_run_stderr: &str) -> Option<usize> {
+    dry_run_stderr.lines().find_map(|line| {
+        let line = line.trim();
+        if line.starts_with("this derivation will be built") {
+            return Some(1);
+        }
+        line.strip_prefix("these ")?
+            .strip_suffix(" derivations will be built:")?
+            .parse()
+            .ok()
+    })
 }
 
 fn read_input(file: &Path) -> Result<String> {
@@ -976,4 +1005,23 @@ fn read_input(file: &Path) -> Result<String> {
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_to_build;
+
+    #[test]
+    fn count_to_build_reads_nix_dry_run() {
+        assert_eq!(
+            count_to_build("these 12 derivations will be built:\n  /nix/store/a.drv\n"),
+            Some(12)
+        );
+        assert_eq!(
+            count_to_build("warning: x\nthis derivation will be built:\n  /nix/store/a.drv\n"),
+            Some(1)
+        );
+        assert_eq!(count_to_build("these 3 paths will be fetched\n"), None);
+        assert_eq!(count_to_build(""), None);
+    }
 }

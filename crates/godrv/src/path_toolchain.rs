@@ -78,11 +78,14 @@ pub fn from_path(nix: &Path, store: &mut dyn Store, scratch: &Path) -> Result<To
     };
     eprintln!(
         "godrv: toolchain from PATH: go {} {}, godrv {}, nix {}, cc {}, system {}",
-        env.version,
+        env.version.trim_start_matches("go"),
         found.go,
         found.godrv,
         found.nix,
-        found.cc.as_deref().unwrap_or("none (no gcc on PATH: cgo off)"),
+        found
+            .cc
+            .as_deref()
+            .unwrap_or("none (no gcc on PATH: cgo off)"),
         found.system
     );
     Ok(found)
@@ -201,7 +204,10 @@ fn go_in_store(env: &GoEnv, store: &mut dyn Store, scratch: &Path) -> Result<Str
             .status()
             .with_context(|| format!("building cmd/{tool} for the Go copy"))?;
         if !status.success() {
-            bail!("building cmd/{tool} with {} failed ({status})", copy.display());
+            bail!(
+                "building cmd/{tool} with {} failed ({status})",
+                copy.display()
+            );
         }
     }
     let _ = std::fs::remove_dir_all(scratch.join("go-tools-cache"));
@@ -214,7 +220,9 @@ fn go_in_store(env: &GoEnv, store: &mut dyn Store, scratch: &Path) -> Result<Str
 fn host_tool_dir(goroot: &Path) -> Result<String> {
     let tools = goroot.join("pkg/tool");
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&tools).with_context(|| format!("reading {}", tools.display()))? {
+    for entry in
+        std::fs::read_dir(&tools).with_context(|| format!("reading {}", tools.display()))?
+    {
         let entry = entry?;
         if entry.path().join("compile").exists() {
             found.push(entry.file_name().to_string_lossy().into_owned());
@@ -235,7 +243,9 @@ fn copy_dereferenced(from: &Path, to: &Path) -> Result<()> {
     let meta = std::fs::metadata(from).with_context(|| format!("reading {}", from.display()))?;
     if meta.is_dir() {
         std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-        for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        for entry in
+            std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?
+        {
             let entry = entry?;
             copy_dereferenced(&entry.path(), &to.join(entry.file_name()))?;
         }
@@ -290,7 +300,10 @@ mod tests {
             dir.path().canonicalize().unwrap()
         );
         let err = prefix_of(&dir.path().join("nix"), "nix").unwrap_err();
-        assert!(err.to_string().contains("not in a `bin` directory"), "{err}");
+        assert!(
+            err.to_string().contains("not in a `bin` directory"),
+            "{err}"
+        );
     }
 
     #[test]

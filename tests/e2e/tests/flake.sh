@@ -112,3 +112,38 @@ test_migrating_snippets() {
 		return 1
 	}
 }
+
+# godrv build without --toolchain: go, nix and gcc from PATH give the same top .drv as the
+# toolchain file; with the distribution's go (Debian's /usr/bin/go, a GOROOT of links outside the
+# store without pack and buildid) the copy godrv adds is the test machine's Go store path.
+test_godrv_build_toolchain_from_path() {
+	local want got path
+	want=$("$GODRV" build --dry-run examples/packages 2>"$LOG.tc") || {
+		tail -20 "$LOG.tc" >&2
+		return 1
+	}
+	for path in "$GOROOT/bin:/usr/bin" "/usr/bin"; do
+		got=$(env -u GODRV_TOOLCHAIN PATH="$path" "$GODRV" build --dry-run examples/packages 2>"$LOG.path") || {
+			tail -20 "$LOG.path" >&2
+			return 1
+		}
+		grep -q "^godrv: toolchain from PATH: go 1\.[0-9.]* $GOROOT, godrv ${GODRV%/bin/godrv}, nix /usr, cc /usr, system x86_64-linux$" "$LOG.path" || {
+			echo "PATH=$path: godrv build did not say what it picked, or picked other tools:" >&2
+			tail -5 "$LOG.path" >&2
+			return 1
+		}
+		[ "$got" = "$want" ] || {
+			echo "PATH=$path: top .drv $got, with --toolchain $want" >&2
+			return 1
+		}
+	done
+	# Without nix on PATH: one line that says what to do.
+	if env -u GODRV_TOOLCHAIN PATH="$GOROOT/bin" "$GODRV" build --dry-run examples/packages 2>"$LOG.nonix"; then
+		echo "godrv build without nix on PATH and without --toolchain succeeded" >&2
+		return 1
+	fi
+	grep -q "no \`nix\` on PATH and no --toolchain file" "$LOG.nonix" || {
+		cat "$LOG.nonix" >&2
+		return 1
+	}
+}
