@@ -139,6 +139,15 @@ in
     src = ./ldflags;
     ldflags = [ "-s" "-w" "-X main.version=1.2.3" ];
   } (hello { program = "ldflags"; stdout = "Hello, godrv! version 1.2.3\n"; });
+  # Text with `$` passes through unchanged (issue 16): -X values that begin like godrv's tokens,
+  # an Example whose output names them, and a `$` in checkFlags.
+  usertext = example {
+    pname = "usertext";
+    version = "0.1.0";
+    src = ./usertext;
+    ldflags = [ "-X main.greeting=$OUTLOOK" "-X main.dir=$WORKDIR/x" "-X main.root=$GOROOT" ];
+    checkFlags = [ "-v" "-run" "^Example.*$" ];
+  } (hello { program = "usertext"; stdout = "Hello, godrv! $OUTLOOK $WORKDIR/x $GOROOT\n"; });
   # foo.go (//go:build foo) instead of notfoo.go.
   tags = example {
     pname = "tags";

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process;
 
 use godrv_plan::spec::{self, ActionSpec, ExecStep};
+use godrv_plan::text::{self, Token};
 
 /// What failed while replaying an action.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,8 @@ pub enum ExecError {
     },
     #[error("the action refers to {0}, which this derivation does not provide")]
     MissingToken(&'static str),
+    #[error(transparent)]
+    BadText(#[from] text::TextError),
     #[error("the test step of {package} has an empty argv (a bug in the plan)")]
     EmptyTest { package: String },
     #[error("{name}: the tests of {package} failed ({status}):\n{output}\nhelp: a test run sees only {dir} of the source tree, with its subdirectories; if these tests read files outside it (../testdata, the module root), give them with the argument checkData.\"{package}\" = [ \"testdata\" ] (paths relative to modRoot), or checkData.\"*\" = [ \".\" ] for the whole module (nix/README.md, \"Go tests\")")]
@@ -155,27 +158,22 @@ struct Tokens {
 }
 
 impl Tokens {
-    fn expand(&self, text: &str) -> Result<String, ExecError> {
-        if !text.contains('$') {
-            return Ok(text.to_string());
-        }
-        let mut out = text
-            .replace("$WORK", &self.work)
-            .replace("$GOROOT", &self.goroot)
-            .replace("$OUT", &self.out);
-        for (token, value) in [
-            ("$SRC", &self.src),
-            ("$MODULE", &self.module),
-            ("$MODCACHE", &self.modcache),
-        ] {
-            if out.contains(token) {
-                out = out.replace(
-                    token,
-                    value.as_deref().ok_or(ExecError::MissingToken(token))?,
-                );
-            }
-        }
-        Ok(out)
+    /// Expands spec text ([`godrv_plan::text`]): tokens become their values, `$$` a `$`, and
+    /// nothing else changes.
+    fn expand(&self, spec_text: &str) -> Result<String, ExecError> {
+        text::expand(spec_text, |token| {
+            let value = match token {
+                Token::Work => Some(&self.work),
+                Token::Goroot => Some(&self.goroot),
+                Token::Out => Some(&self.out),
+                Token::Src => self.src.as_ref(),
+                Token::Module => self.module.as_ref(),
+                Token::Modcache => self.modcache.as_ref(),
+            };
+            value
+                .map(|v| v.as_str().into())
+                .ok_or(ExecError::MissingToken(token.as_text()))
+        })
     }
 }
 
@@ -820,6 +818,32 @@ mod tests {
             tokens.expand("$SRC/main.go"),
             Err(ExecError::MissingToken("$SRC"))
         ));
+    }
+
+    /// Regression: `$OUT` in `$OUTLOOK`, `$WORK` in `$WORKDIR` and `$GOROOT` in an example's
+    /// output were replaced by store paths (or failed as a missing `$SRC`); escaped, they pass.
+    #[test]
+    fn escaped_user_text_passes_through_unchanged() {
+        let tokens = Tokens {
+            work: "/w".into(),
+            goroot: "/g".into(),
+            out: "/o".into(),
+            src: None,
+            module: None,
+            modcache: None,
+        };
+        assert_eq!(
+            tokens
+                .expand("-X=main.greeting=$$OUTLOOK -X=main.dir=$$WORKDIR $OUT/bin")
+                .unwrap(),
+            "-X=main.greeting=$OUTLOOK -X=main.dir=$WORKDIR /o/bin"
+        );
+        assert_eq!(
+            tokens.expand("\"$$GOROOT and $$SRC\\n\"").unwrap(),
+            "\"$GOROOT and $SRC\\n\""
+        );
+        let err = tokens.expand("-X=main.greeting=$OUTLOOK").unwrap_err();
+        assert!(err.to_string().contains("`$OUTLOOK` at byte 17"), "{err}");
     }
 }
 

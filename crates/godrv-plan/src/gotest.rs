@@ -28,6 +28,7 @@ use godrv_script::{ActionGraph, ActionId, ActionKind, Step};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{self, ActionSpec, ExecStep};
+use crate::text;
 use crate::{DepRef, Plan, PlanError, PlanOptions, PlannedAction, Role, Roots};
 
 /// What the build does with the tests.
@@ -293,7 +294,11 @@ fn run_action(
     src_root: &Path,
     data: &CheckData,
 ) -> Result<PlannedAction, PlanError> {
-    let mut argv = vec![format!("$WORK/{}/bin/{binary}", spec::dep_dir(0))];
+    let mut argv = vec![format!(
+        "$WORK/{}/bin/{}",
+        spec::dep_dir(0),
+        text::escape(binary)
+    )];
     argv.extend(DEFAULT_TEST_FLAGS.iter().map(|f| f.to_string()));
     if !flags
         .iter()
@@ -301,11 +306,12 @@ fn run_action(
     {
         argv.push(DEFAULT_TIMEOUT.to_string());
     }
-    argv.extend(flags.iter().cloned());
+    // The user's flags (`-test.run '^TestX$'`) are literal text.
+    argv.extend(flags.iter().map(|f| text::escape(f).into_owned()));
     let cwd = if package.dir.is_empty() {
         "$SRC".to_string()
     } else {
-        format!("$SRC/{}", package.dir)
+        format!("$SRC/{}", text::escape(&package.dir))
     };
     Ok(PlannedAction {
         name: crate::sanitize_store_name(&format!("go-test-{}", package.import_path)),

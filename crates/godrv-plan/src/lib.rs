@@ -21,6 +21,7 @@ pub mod gotest;
 pub mod pkgconfig;
 pub mod rewrite;
 pub mod spec;
+pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,8 +29,9 @@ use std::path::{Path, PathBuf};
 use godrv_script::{Action, ActionGraph, ActionId, ActionKind, Command, Step};
 use serde::{Deserialize, Serialize};
 
-use rewrite::{rewrite_work_refs, work_refs, PrefixMap};
+use rewrite::{to_spec_text, work_refs, PrefixMap};
 pub use spec::{ActionSpec, ExecStep};
+use text::Token;
 
 /// The directories that a script names and that a derivation gets as inputs.
 #[derive(Clone, Debug)]
@@ -123,9 +125,9 @@ impl Plan {
         for action in self.actions.values_mut() {
             for step in &mut action.spec.steps {
                 if let ExecStep::Run { env, .. } = step {
-                    for var in vars {
-                        if !env.iter().any(|(name, _)| name == &var.0) {
-                            env.push(var.clone());
+                    for (name, value) in vars {
+                        if !env.iter().any(|(n, _)| n == name) {
+                            env.push((name.clone(), text::escape(value).into_owned()));
                         }
                     }
                 }
@@ -147,6 +149,7 @@ impl Plan {
     /// `bin/<goos>_<goarch>/`, as buildGoModule does).
     pub fn put_binaries_in(&mut self, subdir: &str) {
         let bin = "$OUT/bin/";
+        let (name_dir, subdir) = (subdir, text::escape(subdir));
         for action in self.actions.values_mut() {
             let bundle = action.role == Role::Bundle;
             for step in &mut action.spec.steps {
@@ -162,7 +165,7 @@ impl Plan {
                 }
             }
             for name in &mut action.binaries {
-                *name = format!("{subdir}/{name}");
+                *name = format!("{name_dir}/{name}");
             }
         }
     }
@@ -270,10 +273,10 @@ fn plan_actions(
     options: PlanOptions,
 ) -> Result<(BTreeMap<String, PlannedAction>, Vec<String>), PlanError> {
     let mut prefixes = PrefixMap::default();
-    prefixes.add(&roots.goroot, "$GOROOT");
-    prefixes.add(&roots.src_root, "$SRC");
+    prefixes.add(&roots.goroot, Token::Goroot);
+    prefixes.add(&roots.src_root, Token::Src);
     if let Some(modcache) = &roots.modcache {
-        prefixes.add(modcache, "$MODCACHE");
+        prefixes.add(modcache, Token::Modcache);
     }
 
     let parts = split_actions(graph);
@@ -367,7 +370,7 @@ fn plan_actions(
         let prefixes = match (&module, &roots.modcache) {
             (Some(dir), Some(modcache)) => {
                 let mut own = prefixes.clone();
-                own.add(&modcache.join(dir), "$MODULE");
+                own.add(&modcache.join(dir), Token::Module);
                 own
             }
             _ => prefixes.clone(),
@@ -376,10 +379,9 @@ fn plan_actions(
         let mut steps = Vec::new();
         for step in part.steps {
             let rw = |text: &str| -> String {
-                let text = rewrite_work_refs(text, |r| {
+                to_spec_text(text, &prefixes, |r| {
                     resolve(i, r.action, r.path).ok().map(|t| alias(t, r.path))
-                });
-                prefixes.rewrite(&text)
+                })
             };
             if let Some(step) = plan_step(
                 step,
@@ -397,9 +399,11 @@ fn plan_actions(
             split_link_object(&mut steps);
             outputs.insert(0, spec::LINK_OUTPUT.to_string());
         }
-        let uses_modcache = steps
-            .iter()
-            .any(|s| s.strings().iter().any(|t| t.contains("$MODCACHE")));
+        let uses_modcache = steps.iter().any(|s| {
+            s.strings()
+                .iter()
+                .any(|t| text::mentions(t, Token::Modcache))
+        });
         let role = if binaries.is_empty() {
             part.role
         } else {
@@ -668,8 +672,8 @@ fn plan_step(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            binaries.push(name.clone());
-            let to = format!("$OUT/bin/{name}");
+            let to = format!("$OUT/bin/{}", text::escape(&name));
+            binaries.push(name);
             match step {
                 Step::Move { .. } => ExecStep::Move { from: rw(from), to },
                 _ => ExecStep::Copy { from: rw(from), to },
@@ -872,9 +876,10 @@ fn bundle_action(actions: &BTreeMap<String, PlannedAction>, tops: &[String]) -> 
     let mut binaries = Vec::new();
     for (index, key) in tops.iter().enumerate() {
         for bin in &actions[key].binaries {
+            let file = text::escape(bin);
             steps.push(ExecStep::Copy {
-                from: format!("$WORK/{}/bin/{bin}", spec::dep_dir(index)),
-                to: format!("$OUT/bin/{bin}"),
+                from: format!("$WORK/{}/bin/{file}", spec::dep_dir(index)),
+                to: format!("$OUT/bin/{file}"),
             });
             binaries.push(bin.clone());
         }

@@ -1,12 +1,21 @@
-//! Text rewriting of the paths that make a script program-specific.
+//! Text rewriting of the paths that make a script program-specific, into spec text.
 //!
-//! Two rewrites, both on single strings (one argv word, one file body, one env value):
-//! - [`WorkRefs`]: every `$WORK/bNNN[/path]` occurrence, found and replaced through a callback;
-//! - [`PrefixMap`]: absolute directory prefixes (GOROOT, the start directory, the module cache)
-//!   replaced by `$GOROOT`, `$SRC`, `$MODCACHE` where the prefix ends at a path boundary (it may
-//!   start anywhere: `-I/src/include` is rewritten; the prefixes are long absolute directories).
+//! [`to_spec_text`] turns one string of the script (one argv word, one file body, one env value)
+//! into spec text ([`crate::text`]): every `$WORK/bNNN[/path]` occurrence is replaced through a
+//! callback, a bare `$WORK` (go's work directory) stays the `$WORK` token, absolute directory
+//! prefixes (GOROOT, the start directory, the module cache: a [`PrefixMap`]) become `$GOROOT`,
+//! `$SRC`, `$MODCACHE` where the prefix ends at a path boundary (it may start anywhere:
+//! `-I/src/include` is rewritten; the prefixes are long absolute directories), and every other `$`
+//! is escaped, so the user's text (`-X main.greeting=$OUTLOOK`) comes out of `godrv exec` as it
+//! went in.
+//!
+//! One ambiguity is go's, not godrv's: `go build -n` prints its work directory as `$WORK`, so a
+//! user's text that contains `$WORK/b001` or a bare `$WORK` (not `$WORKDIR`) cannot be told from
+//! go's own and is read as the work directory.
 
 use std::path::Path;
+
+use crate::text::{self, Token};
 
 /// One `$WORK/bNNN/...` reference found in a string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,26 +44,27 @@ pub fn work_refs(text: &str) -> Vec<WorkRef<'_>> {
     refs
 }
 
-/// Replaces every `$WORK/bNNN` occurrence (keeping the `/path` after it) by what `replace` returns
-/// for it: `Some(dir)` gives `$WORK/<dir>`, `None` leaves the occurrence as it is.
-pub fn rewrite_work_refs(
+/// Turns script text into spec text: every `$WORK/bNNN` occurrence (keeping the `/path` after
+/// it) becomes `$WORK/<dir>` for `Some(dir)` from `replace` (`None` keeps `$WORK/bNNN`), the rest
+/// goes through [`PrefixMap::push_spec_text`].
+pub fn to_spec_text(
     text: &str,
+    prefixes: &PrefixMap,
     mut replace: impl FnMut(&WorkRef<'_>) -> Option<String>,
 ) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some((before, r, tail)) = next_ref(rest) {
-        out.push_str(before);
+        prefixes.push_spec_text(&mut out, before);
+        out.push_str(Token::Work.as_text());
+        out.push('/');
         match replace(&r) {
-            Some(dir) => {
-                out.push_str("$WORK/");
-                out.push_str(&dir);
-            }
-            None => out.push_str(&format!("{WORK_PREFIX}{:03}", r.action)),
+            Some(dir) => text::push_literal(&mut out, &dir),
+            None => out.push_str(&format!("b{:03}", r.action)),
         }
         rest = tail;
     }
-    out.push_str(rest);
+    prefixes.push_spec_text(&mut out, rest);
     out
 }
 
@@ -83,12 +93,12 @@ fn next_ref(text: &str) -> Option<(&str, WorkRef<'_>, &str)> {
 #[derive(Clone, Debug, Default)]
 pub struct PrefixMap {
     /// (prefix, token), longest prefix first.
-    entries: Vec<(String, &'static str)>,
+    entries: Vec<(String, Token)>,
 }
 
 impl PrefixMap {
     /// Adds a prefix; `dir` must be absolute and is taken without a trailing slash.
-    pub fn add(&mut self, dir: &Path, token: &'static str) {
+    pub fn add(&mut self, dir: &Path, token: Token) {
         let dir = dir.to_string_lossy().trim_end_matches('/').to_string();
         if dir.is_empty() {
             return;
@@ -99,16 +109,18 @@ impl PrefixMap {
     }
 
     /// Returns the token whose prefix `path` starts with, and the rest of `path` after it.
-    pub fn classify<'a>(&self, path: &'a str) -> Option<(&'static str, &'a str)> {
+    pub fn classify<'a>(&self, path: &'a str) -> Option<(Token, &'a str)> {
         self.entries.iter().find_map(|(prefix, token)| {
             let rest = path.strip_prefix(prefix.as_str())?;
             (rest.is_empty() || rest.starts_with('/')).then_some((*token, rest))
         })
     }
 
-    /// Replaces every occurrence of a prefix that ends at a path boundary.
-    pub fn rewrite(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
+    /// Appends script text (with no `$WORK/bNNN` in it) to `out` as spec text: every occurrence
+    /// of a prefix that ends at a path boundary becomes its token, a bare `$WORK` the `$WORK`
+    /// token, and every other `$` is escaped.
+    pub fn push_spec_text(&self, out: &mut String, text: &str) {
+        let work = Token::Work.as_text();
         let mut i = 0;
         'scan: while i < text.len() {
             for (prefix, token) in &self.entries {
@@ -116,16 +128,38 @@ impl PrefixMap {
                     let end = i + prefix.len();
                     let boundary = text[end..].chars().next().is_none_or(|c| !is_name_char(c));
                     if boundary {
-                        out.push_str(token);
+                        out.push_str(token.as_text());
                         i = end;
                         continue 'scan;
                     }
                 }
             }
+            if text[i..].starts_with(work) {
+                let end = i + work.len();
+                let bare = text[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+                if bare {
+                    out.push_str(work);
+                    i = end;
+                    continue 'scan;
+                }
+            }
             let c = text[i..].chars().next().expect("i is on a char boundary");
-            out.push(c);
+            if c == '$' {
+                out.push_str("$$");
+            } else {
+                out.push(c);
+            }
             i += c.len_utf8();
         }
+    }
+
+    /// [`PrefixMap::push_spec_text`] into a new string.
+    pub fn rewrite(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        self.push_spec_text(&mut out, text);
         out
     }
 }
@@ -164,7 +198,9 @@ mod tests {
     fn rewrites_only_selected_refs() {
         let text =
             "-trimpath \"$WORK/b005=>\" -importcfg $WORK/b005/importcfg x=$WORK/b1000/_pkg_.a";
-        let out = rewrite_work_refs(text, |r| (r.action == 5).then(|| "b001".to_string()));
+        let out = to_spec_text(text, &PrefixMap::default(), |r| {
+            (r.action == 5).then(|| "b001".to_string())
+        });
         assert_eq!(
             out,
             "-trimpath \"$WORK/b001=>\" -importcfg $WORK/b001/importcfg x=$WORK/b1000/_pkg_.a"
@@ -174,8 +210,8 @@ mod tests {
     #[test]
     fn prefix_rewrite_respects_boundaries() {
         let mut map = PrefixMap::default();
-        map.add(Path::new("/m/pfx"), "$SRC");
-        map.add(Path::new("/usr/lib/go"), "$GOROOT");
+        map.add(Path::new("/m/pfx"), Token::Src);
+        map.add(Path::new("/usr/lib/go"), Token::Goroot);
         assert_eq!(map.rewrite("/m/pfx/a.go"), "$SRC/a.go");
         assert_eq!(
             map.rewrite("\"/m/pfx=>example.com/m\""),
@@ -188,7 +224,32 @@ mod tests {
             "-I$GOROOT/pkg/include"
         );
         assert_eq!(map.rewrite("x:/usr/lib/go/bin"), "x:$GOROOT/bin");
-        assert_eq!(map.classify("/m/pfx/a/b.go"), Some(("$SRC", "/a/b.go")));
+        assert_eq!(map.classify("/m/pfx/a/b.go"), Some((Token::Src, "/a/b.go")));
         assert_eq!(map.classify("/m/pfx2/b.go"), None);
+    }
+
+    /// Regression: user text with `$` (an `-X` value, an example's output) was rewritten by
+    /// `godrv exec`; it is escaped, and only go's own `$WORK` stays a token.
+    #[test]
+    fn user_dollars_are_escaped_and_go_work_dirs_are_tokens() {
+        let mut map = PrefixMap::default();
+        map.add(Path::new("/usr/lib/go"), Token::Goroot);
+        let spec = |text: &str| to_spec_text(text, &map, |_| Some("b001".to_string()));
+        assert_eq!(
+            spec("-X=main.greeting=$OUTLOOK"),
+            "-X=main.greeting=$$OUTLOOK"
+        );
+        assert_eq!(spec("main.dir=$WORKDIR/x"), "main.dir=$$WORKDIR/x");
+        assert_eq!(
+            spec("\"$GOROOT and /usr/lib/go\\n\""),
+            "\"$$GOROOT and $GOROOT\\n\""
+        );
+        assert_eq!(spec("$WORK"), "$WORK");
+        assert_eq!(spec("$WORK/b007/x $$"), "$WORK/b001/x $$$$");
+        let expanded = crate::text::expand(&spec("a=$OUTLOOK b=$WORK/b002/y"), |t| {
+            Ok::<_, crate::text::TextError>(t.as_text()[1..].to_lowercase().into())
+        })
+        .unwrap();
+        assert_eq!(expanded, "a=$OUTLOOK b=work/b001/y");
     }
 }

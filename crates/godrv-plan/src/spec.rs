@@ -2,7 +2,10 @@
 //!
 //! A spec is *closed and canonical*: it names no action id of the original script, no store path
 //! (except those of the user's C inputs in flags from `pkg-config`, see [`crate::pkgconfig`]; the
-//! derivation has those inputs as its `buildInputs`) and no build directory. Strings may hold these tokens, which `godrv exec` replaces at build time:
+//! derivation has those inputs as its `buildInputs`) and no build directory. Its strings are spec text
+//! ([`crate::text`]): literal text, where a `$` is written `$$`, and these tokens, which
+//! `godrv exec` replaces at build time (any other `$NAME` is an error, so user text such as
+//! `-X main.greeting=$OUTLOOK` is never rewritten):
 //!
 //! | token | meaning |
 //! |---|---|

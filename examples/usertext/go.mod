@@ -1,0 +1,3 @@
+module example.com/usertext
+
+go 1.22
