@@ -73,9 +73,12 @@ impl DaemonStore {
         }
     }
 
-    /// Connects to the socket at `path`.
-    pub fn connect(path: &Path) -> Result<Self, RegisterError> {
-        Ok(DaemonStore::new(Client::connect(path)?))
+    /// Connects to the socket at `path`; a read or write that waits longer than `timeout`
+    /// fails (`None`: never).
+    pub fn connect(path: &Path, timeout: Option<Duration>) -> Result<Self, RegisterError> {
+        Ok(DaemonStore::new(Client::connect_with_timeout(
+            path, timeout,
+        )?))
     }
 
     /// Sends `items` (those not valid yet) and checks the paths the daemon gives them.

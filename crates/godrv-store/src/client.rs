@@ -2,8 +2,10 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::wire::{self, FramedWriter};
 use crate::StoreError;
@@ -14,6 +16,12 @@ pub const WORKER_MAGIC_2: u64 = 0x6478_696f;
 pub const CLIENT_VERSION: u64 = 1 << 8 | 37;
 /// The oldest daemon godrv talks to (1.25: `AddToStore` with a content-address method).
 pub const MIN_DAEMON_VERSION: u64 = 1 << 8 | 25;
+/// How long one read or write of the socket may wait before the request fails
+/// ([`StoreError::Timeout`]): long enough for a daemon adding a large NAR under load.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Most trace lines accepted in one daemon error (Nix sends a handful).
+const MAX_TRACES: u64 = 1 << 16;
 
 pub const STDERR_NEXT: u64 = 0x6f6c_6d67;
 pub const STDERR_READ: u64 = 0x6461_7461;
@@ -63,6 +71,8 @@ pub struct Client {
     daemon_nix_version: Option<String>,
     /// A request failed half-way: what the daemon reads next is unknown.
     broken: bool,
+    /// The socket's read and write timeout.
+    timeout: Option<Duration>,
 }
 
 fn io_err(during: &'static str) -> impl FnOnce(io::Error) -> StoreError {
@@ -70,25 +80,54 @@ fn io_err(during: &'static str) -> impl FnOnce(io::Error) -> StoreError {
 }
 
 impl Client {
-    /// Connects to the socket at `path` and shakes hands.
+    /// Connects to the socket at `path` and shakes hands, with [`DEFAULT_TIMEOUT`].
     pub fn connect(path: &Path) -> Result<Client, StoreError> {
+        Client::connect_with_timeout(path, Some(DEFAULT_TIMEOUT))
+    }
+
+    /// Connects to the socket at `path` and shakes hands; every read and write of the socket
+    /// fails after waiting `timeout` (`None`: waits forever).
+    pub fn connect_with_timeout(
+        path: &Path,
+        timeout: Option<Duration>,
+    ) -> Result<Client, StoreError> {
         let stream = UnixStream::connect(path).map_err(|source| StoreError::Connect {
             path: path.to_path_buf(),
             source,
         })?;
-        Client::handshake(stream)
+        Client::handshake_with_timeout(stream, timeout)
     }
 
-    /// Shakes hands over an open stream.
+    /// Shakes hands over an open stream, with [`DEFAULT_TIMEOUT`].
     pub fn handshake(stream: UnixStream) -> Result<Client, StoreError> {
-        let reader = stream.try_clone().map_err(io_err("handshake"))?;
+        Client::handshake_with_timeout(stream, Some(DEFAULT_TIMEOUT))
+    }
+
+    /// Shakes hands over an open stream whose reads and writes fail after `timeout`.
+    pub fn handshake_with_timeout(
+        stream: UnixStream,
+        timeout: Option<Duration>,
+    ) -> Result<Client, StoreError> {
+        let during = "handshake";
+        stream
+            .set_read_timeout(timeout)
+            .and_then(|()| stream.set_write_timeout(timeout))
+            .map_err(io_err(during))?;
+        let reader = stream.try_clone().map_err(io_err(during))?;
         let mut c = Client {
             r: BufReader::new(reader),
             w: BufWriter::new(stream),
             version: 0,
             daemon_nix_version: None,
             broken: false,
+            timeout,
         };
+        c.shake_hands().map_err(|e| e.classify(timeout))?;
+        Ok(c)
+    }
+
+    fn shake_hands(&mut self) -> Result<(), StoreError> {
+        let c = self;
         let during = "handshake";
         wire::write_u64(&mut c.w, WORKER_MAGIC_1).map_err(io_err(during))?;
         wire::write_u64(&mut c.w, CLIENT_VERSION).map_err(io_err(during))?;
@@ -112,8 +151,7 @@ impl Client {
         if c.minor() >= 35 {
             wire::read_u64(&mut c.r).map_err(io_err(during))?; // does the daemon trust us
         }
-        c.process_stderr()?;
-        Ok(c)
+        process_stderr(&mut c.r, c.version, during)
     }
 
     fn minor(&self) -> u64 {
@@ -130,10 +168,6 @@ impl Client {
         self.daemon_nix_version.as_deref()
     }
 
-    fn process_stderr(&mut self) -> Result<(), StoreError> {
-        process_stderr(&mut self.r, self.version)
-    }
-
     fn check_usable(&self) -> Result<(), StoreError> {
         if self.broken {
             return Err(StoreError::Io {
@@ -144,27 +178,36 @@ impl Client {
         Ok(())
     }
 
-    /// Sends what is buffered and reads the answer's log messages; a failure leaves the
-    /// connection broken unless the daemon reported an error cleanly.
-    fn finish_request(&mut self, during: &'static str) -> Result<(), StoreError> {
-        if let Err(e) = self.w.flush() {
-            self.broken = true;
-            return Err(StoreError::Io { during, source: e });
-        }
-        match self.process_stderr() {
-            Ok(()) => Ok(()),
+    /// Runs one request: any error but one the daemon reported cleanly leaves the connection
+    /// broken, and an I/O error is named ([`StoreError::classify`]).
+    fn request<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.check_usable()?;
+        match f(self) {
+            Ok(v) => Ok(v),
             Err(e @ StoreError::Daemon { .. }) => Err(e),
             Err(e) => {
                 self.broken = true;
-                Err(e)
+                Err(e.classify(self.timeout))
             }
         }
+    }
+
+    /// Sends what is buffered and reads the answer's log messages.
+    fn finish_request(&mut self, during: &'static str) -> Result<(), StoreError> {
+        self.w.flush().map_err(io_err(during))?;
+        process_stderr(&mut self.r, self.version, during)
     }
 
     /// `IsValidPath`: whether `path` (absolute) is valid. Inside a recursive-Nix build only the
     /// build's inputs and the paths added during it are.
     pub fn is_valid_path(&mut self, path: &str) -> Result<bool, StoreError> {
-        self.check_usable()?;
+        self.request(|c| c.is_valid_path_request(path))
+    }
+
+    fn is_valid_path_request(&mut self, path: &str) -> Result<bool, StoreError> {
         let during = "IsValidPath";
         wire::write_u64(&mut self.w, op::IS_VALID_PATH).map_err(io_err(during))?;
         wire::write_bytes(&mut self.w, path.as_bytes()).map_err(io_err(during))?;
@@ -177,7 +220,13 @@ impl Client {
         &mut self,
         paths: impl ExactSizeIterator<Item = &'a str>,
     ) -> Result<BTreeSet<String>, StoreError> {
-        self.check_usable()?;
+        self.request(|c| c.query_valid_paths_request(paths))
+    }
+
+    fn query_valid_paths_request<'a>(
+        &mut self,
+        paths: impl ExactSizeIterator<Item = &'a str>,
+    ) -> Result<BTreeSet<String>, StoreError> {
         let during = "QueryValidPaths";
         wire::write_u64(&mut self.w, op::QUERY_VALID_PATHS).map_err(io_err(during))?;
         wire::write_strings(&mut self.w, paths).map_err(io_err(during))?;
@@ -201,7 +250,16 @@ impl Client {
         references: &BTreeSet<String>,
         dump: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<PathInfo, StoreError> {
-        self.check_usable()?;
+        self.request(|c| c.add_to_store_request(name, method, references, dump))
+    }
+
+    fn add_to_store_request(
+        &mut self,
+        name: &str,
+        method: &str,
+        references: &BTreeSet<String>,
+        dump: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<PathInfo, StoreError> {
         let during = "AddToStore";
         let header = |w: &mut BufWriter<UnixStream>| -> io::Result<()> {
             wire::write_u64(w, op::ADD_TO_STORE)?;
@@ -215,10 +273,7 @@ impl Client {
             dump(&mut framed)?;
             framed.finish()
         });
-        if let Err(source) = sent {
-            self.broken = true;
-            return Err(StoreError::Io { during, source });
-        }
+        sent.map_err(io_err(during))?;
         self.finish_request(during)?;
         read_path_info(&mut self.r, self.version).map_err(io_err(during))
     }
@@ -235,21 +290,16 @@ impl Client {
     ) -> Result<Vec<Result<PathInfo, StoreError>>, StoreError> {
         self.check_usable()?;
         let during = "AddToStore";
-        let version = self.version;
+        let (version, timeout) = (self.version, self.timeout);
         let (w, r) = (&mut self.w, &mut self.r);
-        let (sent, results) = std::thread::scope(|scope| {
+        let (sent, (results, broken)) = std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> io::Result<()> {
-                for req in requests {
-                    wire::write_u64(w, op::ADD_TO_STORE)?;
-                    wire::write_bytes(w, req.name.as_bytes())?;
-                    wire::write_bytes(w, req.method.as_bytes())?;
-                    wire::write_strings(w, req.references.iter().map(String::as_str))?;
-                    wire::write_u64(w, 0)?; // repair
-                    let mut framed = FramedWriter::new(w);
-                    framed.write_all(req.data)?;
-                    framed.finish()?;
+                let sent = send_adds(w, requests);
+                if sent.is_err() {
+                    // The reader must not wait for answers to requests never sent.
+                    let _ = w.get_ref().shutdown(Shutdown::Both);
                 }
-                w.flush()
+                sent
             });
             let mut results = Vec::with_capacity(requests.len());
             let mut broken = false;
@@ -261,27 +311,31 @@ impl Client {
                     }));
                     continue;
                 }
-                let answer = match process_stderr(r, version) {
-                    Ok(()) => read_path_info(r, version).map_err(io_err(during)),
-                    Err(e) => Err(e),
+                let answer = process_stderr(r, version, during)
+                    .and_then(|()| read_path_info(r, version).map_err(io_err(during)));
+                let answer = match answer {
+                    Err(e) if !matches!(e, StoreError::Daemon { .. }) => {
+                        broken = true;
+                        // The writer may be blocked on a daemon that stopped reading.
+                        let _ = r.get_ref().shutdown(Shutdown::Both);
+                        Err(e.classify(timeout))
+                    }
+                    answer => answer,
                 };
-                if matches!(&answer, Err(e) if !matches!(e, StoreError::Daemon { .. })) {
-                    broken = true;
-                }
                 results.push(answer);
             }
             (writer.join(), (results, broken))
         });
-        let (results, broken) = results;
+        if broken {
+            self.broken = true;
+        }
         match sent {
-            Ok(Ok(())) if !broken => Ok(results),
-            Ok(Ok(())) => {
-                self.broken = true;
-                Ok(results)
-            }
+            Ok(Ok(())) => Ok(results),
+            // The reader's error says more than the writer's (which follows from it).
+            Ok(Err(_)) if broken => Ok(results),
             Ok(Err(source)) => {
                 self.broken = true;
-                Err(StoreError::Io { during, source })
+                Err(StoreError::Io { during, source }.classify(timeout))
             }
             Err(_) => {
                 self.broken = true;
@@ -294,14 +348,29 @@ impl Client {
     }
 }
 
-/// Reads log messages until the end of the daemon's work (`Ok`) or its error.
-fn process_stderr(r: &mut impl Read, version: u64) -> Result<(), StoreError> {
-    let during = "reading the daemon's messages";
+/// Writes every `AddToStore` request of a batch.
+fn send_adds(w: &mut BufWriter<UnixStream>, requests: &[AddRequest<'_>]) -> io::Result<()> {
+    for req in requests {
+        wire::write_u64(w, op::ADD_TO_STORE)?;
+        wire::write_bytes(w, req.name.as_bytes())?;
+        wire::write_bytes(w, req.method.as_bytes())?;
+        wire::write_strings(w, req.references.iter().map(String::as_str))?;
+        wire::write_u64(w, 0)?; // repair
+        let mut framed = FramedWriter::new(w);
+        framed.write_all(req.data)?;
+        framed.finish()?;
+    }
+    w.flush()
+}
+
+/// Reads log messages until the end of the daemon's work (`Ok`) or its error; `during` names
+/// the request in errors.
+fn process_stderr(r: &mut impl Read, version: u64, during: &'static str) -> Result<(), StoreError> {
     loop {
         let msg = wire::read_u64(r).map_err(io_err(during))?;
         match msg {
             STDERR_LAST => return Ok(()),
-            STDERR_ERROR => return Err(read_error(r, version)?),
+            STDERR_ERROR => return Err(read_error(r, version, during)?),
             STDERR_NEXT => {
                 let line = wire::read_string(r).map_err(io_err(during))?;
                 eprintln!("{}", line.trim_end());
@@ -311,7 +380,7 @@ fn process_stderr(r: &mut impl Read, version: u64) -> Result<(), StoreError> {
                 wire::read_u64(r).map_err(io_err(during))?; // level
                 wire::read_u64(r).map_err(io_err(during))?; // type
                 wire::read_bytes(r).map_err(io_err(during))?; // text
-                skip_fields(r)?;
+                skip_fields(r, during)?;
                 wire::read_u64(r).map_err(io_err(during))?; // parent
             }
             STDERR_STOP_ACTIVITY => {
@@ -320,7 +389,7 @@ fn process_stderr(r: &mut impl Read, version: u64) -> Result<(), StoreError> {
             STDERR_RESULT => {
                 wire::read_u64(r).map_err(io_err(during))?; // id
                 wire::read_u64(r).map_err(io_err(during))?; // type
-                skip_fields(r)?;
+                skip_fields(r, during)?;
             }
             STDERR_READ => return Err(StoreError::UnexpectedRead("STDERR_READ")),
             STDERR_WRITE => return Err(StoreError::UnexpectedRead("STDERR_WRITE")),
@@ -329,8 +398,7 @@ fn process_stderr(r: &mut impl Read, version: u64) -> Result<(), StoreError> {
     }
 }
 
-fn skip_fields(r: &mut impl Read) -> Result<(), StoreError> {
-    let during = "reading a log message";
+fn skip_fields(r: &mut impl Read, during: &'static str) -> Result<(), StoreError> {
     let n = wire::read_u64(r).map_err(io_err(during))?;
     for _ in 0..n {
         match wire::read_u64(r).map_err(io_err(during))? {
@@ -341,12 +409,9 @@ fn skip_fields(r: &mut impl Read) -> Result<(), StoreError> {
                 wire::read_bytes(r).map_err(io_err(during))?;
             }
             t => {
-                return Err(StoreError::Io {
+                return Err(StoreError::Malformed {
                     during,
-                    source: io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("unknown field type {t}"),
-                    ),
+                    detail: format!("a log message field of unknown type {t}"),
                 })
             }
         }
@@ -354,9 +419,13 @@ fn skip_fields(r: &mut impl Read) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The error after `STDERR_ERROR`.
-fn read_error(r: &mut impl Read, version: u64) -> Result<StoreError, StoreError> {
-    let during = "reading the daemon's error";
+/// The error after `STDERR_ERROR`. Every trace line is read, so the next answer starts where
+/// it should.
+fn read_error(
+    r: &mut impl Read,
+    version: u64,
+    during: &'static str,
+) -> Result<StoreError, StoreError> {
     if version & 0xff < 26 {
         let message = wire::read_string(r).map_err(io_err(during))?;
         wire::read_u64(r).map_err(io_err(during))?; // exit status
@@ -371,8 +440,14 @@ fn read_error(r: &mut impl Read, version: u64) -> Result<StoreError, StoreError>
     let message = wire::read_string(r).map_err(io_err(during))?;
     wire::read_u64(r).map_err(io_err(during))?; // position (always 0)
     let n = wire::read_u64(r).map_err(io_err(during))?;
-    let mut traces = Vec::new();
-    for _ in 0..n.min(1024) {
+    if n > MAX_TRACES {
+        return Err(StoreError::Malformed {
+            during,
+            detail: format!("an error with {n} trace lines (at most {MAX_TRACES}): {message}"),
+        });
+    }
+    let mut traces = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         wire::read_u64(r).map_err(io_err(during))?; // position (always 0)
         traces.push(wire::read_string(r).map_err(io_err(during))?);
     }

@@ -609,17 +609,20 @@ fn open_store(nix: &Path) -> Result<Box<dyn Store>> {
         std::env::var("NIX_REMOTE").ok().as_deref(),
         std::env::var("NIX_DAEMON_SOCKET_PATH").ok().as_deref(),
     );
+    let timeout =
+        godrv_store::timeout_from_env(std::env::var("GODRV_STORE_TIMEOUT").ok().as_deref())
+            .map_err(anyhow::Error::msg)?;
     match (choice.as_str(), socket) {
         ("daemon", None) => bail!(
             "GODRV_STORE=daemon, but there is no daemon socket (NIX_REMOTE={:?})",
             std::env::var("NIX_REMOTE").unwrap_or_default()
         ),
         ("daemon", Some(path)) => Ok(Box::new(
-            DaemonStore::connect(&path)
+            DaemonStore::connect(&path, timeout)
                 .with_context(|| format!("connecting to the Nix daemon at {}", path.display()))?,
         )),
         ("" | "auto", None) => Ok(cli()),
-        ("" | "auto", Some(path)) => match DaemonStore::connect(&path) {
+        ("" | "auto", Some(path)) => match DaemonStore::connect(&path, timeout) {
             Ok(store) => Ok(Box::new(store)),
             Err(e) => {
                 eprintln!("godrv: {e}; using {} instead", nix.display());
