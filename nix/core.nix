@@ -20,6 +20,9 @@ let
   # buildGoModule arguments godrv does not implement yet: an error that says so, never ignored.
   notImplemented = fn: what: throw "godrv.${fn}: ${what} is not implemented yet (see nix/README.md).";
 
+  # Credentials in `env` are an evaluation error (they would be stored in .drv files).
+  refuseSecrets = import ./refuseSecrets.nix;
+
   # The output of a (possibly multi-output) derivation holding `bin/` or `lib/pkgconfig`, as
   # nixpkgs' lib.getBin / lib.getDev pick them; plain store paths are used as they are.
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
@@ -135,7 +138,7 @@ let
     else if !(args ? pname || args ? name) then
       throw "godrv.${fn}: give `pname` (and `version`) or `name`."
     else
-      args;
+      builtins.seq (refuseSecrets { what = "godrv.${fn}: env"; } (userEnv args)) args;
 
   nameOf = args: args.name or (if args ? version then "${args.pname}-${args.version}" else args.pname);
 
@@ -187,7 +190,7 @@ let
           src = "${args.src}";
           go = "${go}";
           modRoot = attrs.modRoot;
-          env = builtins.mapAttrs (_: toString) attrs.env;
+          env = refuseSecrets { what = "godrv: overrideModAttrs: env"; } (builtins.mapAttrs (_: toString) attrs.env);
         };
         outputHashMode = "recursive";
         outputHashAlgo = "sha256";

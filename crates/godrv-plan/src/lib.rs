@@ -656,9 +656,14 @@ fn plan_step(
                 return Ok(None);
             }
             let argv = strip_buildid(cmd);
-            let cwd = match cmd.cwd.strip_prefix(src_root) {
-                Ok(dir) => run_dir(dir, sources),
-                Err(_) => rw(&cmd.cwd.to_string_lossy()),
+            // `cd $WORK`: go's work directory (the only bare `$WORK` go prints).
+            let cwd = if cmd.cwd.as_os_str() == "$WORK" {
+                "$WORK".to_string()
+            } else {
+                match cmd.cwd.strip_prefix(src_root) {
+                    Ok(dir) => run_dir(dir, sources),
+                    Err(_) => rw(&cmd.cwd.to_string_lossy()),
+                }
             };
             ExecStep::Run {
                 cwd,
@@ -730,7 +735,7 @@ fn run_dir(dir: &Path, sources: &BTreeSet<String>) -> String {
     if present.as_os_str().is_empty() {
         "$SRC".to_string()
     } else {
-        format!("$SRC/{}", present.display())
+        format!("$SRC/{}", text::escape(&present.to_string_lossy()))
     }
 }
 

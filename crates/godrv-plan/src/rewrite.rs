@@ -2,7 +2,7 @@
 //!
 //! [`to_spec_text`] turns one string of the script (one argv word, one file body, one env value)
 //! into spec text ([`crate::text`]): every `$WORK/bNNN[/path]` occurrence is replaced through a
-//! callback, a bare `$WORK` (go's work directory) stays the `$WORK` token, absolute directory
+//! callback, absolute directory
 //! prefixes (GOROOT, the start directory, the module cache: a [`PrefixMap`]) become `$GOROOT`,
 //! `$SRC`, `$MODCACHE` where the prefix ends at a path boundary (it may start anywhere:
 //! `-I/src/include` is rewritten; the prefixes are long absolute directories), and every other `$`
@@ -10,8 +10,9 @@
 //! went in.
 //!
 //! One ambiguity is go's, not godrv's: `go build -n` prints its work directory as `$WORK`, so a
-//! user's text that contains `$WORK/b001` or a bare `$WORK` (not `$WORKDIR`) cannot be told from
-//! go's own and is read as the work directory.
+//! user's text that contains `$WORK/b` and digits (`$WORK/b001`) cannot be told from go's own
+//! and is read as an action's directory. Go prints a bare `$WORK` only as a working directory
+//! (`cd $WORK`), which the planner maps itself, so a bare `$WORK` in text stays text.
 
 use std::path::Path;
 
@@ -117,10 +118,8 @@ impl PrefixMap {
     }
 
     /// Appends script text (with no `$WORK/bNNN` in it) to `out` as spec text: every occurrence
-    /// of a prefix that ends at a path boundary becomes its token, a bare `$WORK` the `$WORK`
-    /// token, and every other `$` is escaped.
+    /// of a prefix that ends at a path boundary becomes its token and every `$` is escaped.
     pub fn push_spec_text(&self, out: &mut String, text: &str) {
-        let work = Token::Work.as_text();
         let mut i = 0;
         'scan: while i < text.len() {
             for (prefix, token) in &self.entries {
@@ -132,18 +131,6 @@ impl PrefixMap {
                         i = end;
                         continue 'scan;
                     }
-                }
-            }
-            if text[i..].starts_with(work) {
-                let end = i + work.len();
-                let bare = text[end..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
-                if bare {
-                    out.push_str(work);
-                    i = end;
-                    continue 'scan;
                 }
             }
             let c = text[i..].chars().next().expect("i is on a char boundary");
@@ -244,7 +231,7 @@ mod tests {
             spec("\"$GOROOT and /usr/lib/go\\n\""),
             "\"$$GOROOT and $GOROOT\\n\""
         );
-        assert_eq!(spec("$WORK"), "$WORK");
+        assert_eq!(spec("$WORK and $WORK/x"), "$$WORK and $$WORK/x");
         assert_eq!(spec("$WORK/b007/x $$"), "$WORK/b001/x $$$$");
         let expanded = crate::text::expand(&spec("a=$OUTLOOK b=$WORK/b002/y"), |t| {
             Ok::<_, crate::text::TextError>(t.as_text()[1..].to_lowercase().into())

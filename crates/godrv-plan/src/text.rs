@@ -98,9 +98,9 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, TextError> {
             segments.push(Segment::Literal(&rest[..at]));
         }
         let after = &rest[at + 1..];
-        if after.starts_with('$') {
+        if let Some(tail) = after.strip_prefix('$') {
             segments.push(Segment::Literal(&after[..1]));
-            rest = &after[1..];
+            rest = tail;
             continue;
         }
         let len = after.find(|c| !is_name_char(c)).unwrap_or(after.len());

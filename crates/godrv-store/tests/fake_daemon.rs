@@ -440,7 +440,10 @@ fn a_daemon_that_stops_answering_times_out_naming_the_request() {
         "{took:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("sent nothing for 300ms (IsValidPath)"), "{msg}");
+    assert!(
+        msg.contains("sent nothing for 300ms (IsValidPath)"),
+        "{msg}"
+    );
     assert!(msg.contains("GODRV_STORE_TIMEOUT"), "{msg}");
 
     let (err, _) = with_fault(Fault::Silent, timeout, |c| {

@@ -1,0 +1,3 @@
+module godrv.test/authproxy
+
+go 1.22
