@@ -83,7 +83,8 @@ private_module_build() { # dir
 		return 1
 	}
 	password=$(cat "$dir/password")
-	printf 'machine 127.0.0.1 login godrv password %s\n' "$password" >"$dir/netrc"
+	# go matches the machine name with the port, as the URL has it.
+	printf 'machine %s login godrv password %s\n' "$addr" "$password" >"$dir/netrc"
 	nonce="$$-$(date +%s%N)"
 	cp -r examples/dep "$dir/src"
 	# A new name per run: the module fetcher (a fixed-output derivation) really runs.
