@@ -4,7 +4,7 @@
 //! ([`crate::plan`]), with three additions:
 //!
 //! - **`_testmain.go`**: go generates it inside the go command and `-n` never prints it. The caller
-//!   gets the file from go itself (see `crates/godrv/src/gobuild.rs`: `go test -c -work` with a
+//!   gets the file from go itself (see `crates/godrv/src/script.rs`: `go test -c -work` with a
 //!   tool that cannot start writes every `_testmain.go` and stops before compiling anything) and
 //!   [`add_testmains`] puts it into the test main's action as a `write-file` step, like the
 //!   `importcfg` heredocs.

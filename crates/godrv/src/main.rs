@@ -1,14 +1,30 @@
 //! godrv: build Go programs with Nix, one derivation per Go package.
+//!
+//! `cli` parses the command line and dispatches; `planner` (`godrv plan`, inside Nix) and `build`
+//! (`godrv build`, outside) run the planning sequence of `plan` (which asks go through `script`,
+//! `probes` and `go`) and register its result through `register`. `helpers` builds the helper
+//! derivations (module downloads, Go's index), `lockfile` reads and writes lockfiles, `check`
+//! runs `testExamples`. `request` holds the request types they read.
 
 use anyhow::Result;
 use clap::Parser;
 
+mod build;
 mod check;
 mod cli;
-mod gobuild;
+mod fs;
+mod go;
+mod helpers;
 mod lockfile;
 mod modfiles;
 mod path_toolchain;
+mod plan;
+mod planner;
+mod probes;
+mod process;
+mod register;
+mod request;
+mod script;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()

@@ -1,0 +1,207 @@
+//! `godrv build`: outside any Nix build, download the modules, plan, register the derivations
+//! in the local store and build the top one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use godrv_nix::{Addressing, InputRef};
+
+use crate::fs::scratch_dir;
+use crate::helpers;
+use crate::path_toolchain::{self, ToolchainFile};
+use crate::plan::{make_plan, PlanInputs};
+use crate::register::{open_store, register_timed, toolchain, Inputs};
+use crate::request::{BuildRequest, ModulesRequest};
+use crate::script::Packages;
+
+/// Settings of `godrv build`.
+pub struct BuildOptions {
+    pub addressing: Addressing,
+    pub dry_run: bool,
+    /// Environment for `go mod download`.
+    pub env: BTreeMap<String, String>,
+    /// Name of the top derivation (`None`: the program's name).
+    pub name: Option<String>,
+}
+
+/// Whether the module at `dir` requires other modules (its go.sum lists any), or `dir` is a
+/// workspace (whose modules may: `go mod download` finds out).
+fn needs_modules(dir: &Path) -> bool {
+    dir.join("go.work").is_file()
+        || std::fs::read_to_string(dir.join("go.sum")).is_ok_and(|sum| !sum.trim().is_empty())
+}
+
+pub fn build_outside_nix(
+    dir: &Path,
+    request: BuildRequest,
+    toolchain_file: Option<&Path>,
+    options: &BuildOptions,
+) -> Result<()> {
+    let (addressing, dry_run) = (options.addressing, options.dry_run);
+    let input = |path: &str| InputRef {
+        path: path.to_string(),
+        drv: None,
+        output: None,
+    };
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("opening {}", dir.display()))?;
+    // The planner runs go in the user's own directory: no flag that lets it write there.
+    let goflags = request.env.get("GOFLAGS").map_or("", String::as_str);
+    crate::modfiles::refuse_writing_flags(
+        &dir,
+        goflags
+            .split_whitespace()
+            .chain(request.go_flags.iter().map(String::as_str)),
+    )?;
+    let scratch = scratch_dir()?;
+    let (file, mut store) = match toolchain_file {
+        Some(path) => {
+            let file = ToolchainFile::read(path)?;
+            let store = open_store(&Path::new(&file.nix).join("bin/nix"))?;
+            (file, store)
+        }
+        None => {
+            let nix = path_toolchain::nix_on_path()?;
+            let mut store = open_store(&nix.join("bin/nix"))?;
+            let file = path_toolchain::from_path(&nix, store.as_mut(), scratch.path())?;
+            (file, store)
+        }
+    };
+    let nix = Path::new(&file.nix).join("bin/nix");
+    // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
+    // package derivation the source path of its own module.
+    let modcache = if needs_modules(&dir.join(&request.mod_root)) {
+        let download = ModulesRequest {
+            src: dir.to_string_lossy().into_owned(),
+            go: file.go.clone(),
+            mod_root: request.mod_root.clone(),
+            env: options.env.clone(),
+        };
+        let cache = scratch.path().join("modcache");
+        helpers::download_modules(&download, &cache, &scratch.path().join("download"))?;
+        Some(cache)
+    } else {
+        None
+    };
+    let modcache_input = modcache.as_ref().map(|m| input(&m.to_string_lossy()));
+    let go = input(&file.go);
+    let cc = file.cc.as_deref().map(input);
+    let inputs = PlanInputs {
+        src_root: &dir,
+        request: &request,
+        go: &go,
+        cc: cc.as_ref(),
+        modcache: modcache_input.as_ref(),
+        addressing,
+        name: options.name.as_deref(),
+        override_packages: BTreeSet::new(),
+        go_cache_seed: None,
+        what: Packages::Module,
+    };
+    let plan = make_plan(&inputs, scratch.path())?;
+    let modules = match &modcache {
+        Some(cache) => godrv_nix::register::add_modules(&plan, cache, store.as_mut())?,
+        None => BTreeMap::new(),
+    };
+    // Only an action reading outside its module's directory gets the whole cache.
+    let whole_cache = match &modcache {
+        Some(cache) if plan.actions.values().any(|t| t.modcache) => {
+            Some(input(&store.add_source("go-modules", cache)?))
+        }
+        _ => None,
+    };
+    let toolchain = toolchain(
+        &nix,
+        Inputs {
+            system: file.system.clone(),
+            godrv: input(&file.godrv),
+            go,
+            cc,
+            modcache: whole_cache,
+            inputs: Vec::new(),
+            package_inputs: BTreeMap::new(),
+            modules,
+        },
+    )?;
+    let top = register_timed(
+        &plan,
+        &toolchain,
+        &dir,
+        &scratch.path().join("stage"),
+        store.as_mut(),
+    )?;
+    let top = top.to_absolute();
+    if dry_run {
+        println!("{top}");
+        return Ok(());
+    }
+    let installable = format!("{top}^out");
+    eprintln!(
+        "godrv: {} derivations planned; {}",
+        plan.actions.len(),
+        to_build(&nix, &installable)
+    );
+    let status = Command::new(&nix)
+        .args(["build", "--no-link", "--print-out-paths", &installable])
+        .status()
+        .with_context(|| format!("running {}", nix.display()))?;
+    if !status.success() {
+        bail!("building {top} failed ({status})");
+    }
+    Ok(())
+}
+
+/// How many derivations Nix would build for `installable`, from `nix build --dry-run`'s own words
+/// ("this derivation will be built", "these N derivations will be built"); Nix's text when it
+/// says something else.
+fn to_build(nix: &Path, installable: &str) -> String {
+    let out = match Command::new(nix)
+        .args(["build", "--dry-run", "--no-link", installable])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return format!("cannot ask {} what to build: {e}", nix.display()),
+    };
+    let text = String::from_utf8_lossy(&out.stderr);
+    count_to_build(&text).map_or_else(
+        || "nothing to build".to_string(),
+        |n| format!("{n} to build"),
+    )
+}
+
+/// The number in Nix's "these N derivations will be built" (1 for "this derivation will be
+/// built"); `None` when Nix says nothing is to be built.
+fn count_to_build(dry_run_stderr: &str) -> Option<usize> {
+    dry_run_stderr.lines().find_map(|line| {
+        let line = line.trim();
+        if line.starts_with("this derivation will be built") {
+            return Some(1);
+        }
+        line.strip_prefix("these ")?
+            .strip_suffix(" derivations will be built:")?
+            .parse()
+            .ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_to_build;
+
+    #[test]
+    fn count_to_build_reads_nix_dry_run() {
+        assert_eq!(
+            count_to_build("these 12 derivations will be built:\n  /nix/store/a.drv\n"),
+            Some(12)
+        );
+        assert_eq!(
+            count_to_build("warning: x\nthis derivation will be built:\n  /nix/store/a.drv\n"),
+            Some(1)
+        );
+        assert_eq!(count_to_build("these 3 paths will be fetched\n"), None);
+        assert_eq!(count_to_build(""), None);
+    }
+}

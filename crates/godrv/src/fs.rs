@@ -1,0 +1,69 @@
+//! Filesystem helpers: the scratch directory, sorted directory listings, copying and removing
+//! trees.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// A scratch directory: `$NIX_BUILD_TOP` inside Nix, a temporary directory elsewhere.
+pub fn scratch_dir() -> Result<tempfile::TempDir> {
+    let base = std::env::var_os("NIX_BUILD_TOP")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("godrv-")
+        .tempdir_in(&base)
+        .with_context(|| format!("creating a directory in {}", base.display()))
+}
+
+/// Copies a directory tree (files and directories; go's module trees have nothing else).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in read_dir(from)? {
+        let target = to.join(entry.file_name().expect("a directory entry has a name"));
+        if entry.is_dir() {
+            copy_tree(&entry, &target)?;
+        } else {
+            std::fs::copy(&entry, &target)
+                .with_context(|| format!("copying {}", entry.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir`, sorted.
+pub fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    entries.sort();
+    Ok(entries)
+}
+
+/// `rm -rf` that first makes directories writable (go makes extracted modules read-only).
+pub fn remove_all(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.is_dir() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} writable", path.display()))?;
+        for entry in read_dir(path)? {
+            remove_all(&entry)?;
+        }
+        std::fs::remove_dir(path).with_context(|| format!("removing {}", path.display()))
+    } else {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))
+    }
+}
+
+/// Creates each of `names` in `base` (and `base`).
+pub fn make_dirs(base: &Path, names: &[&str]) -> Result<()> {
+    for name in names {
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(())
+}

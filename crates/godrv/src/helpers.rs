@@ -1,0 +1,360 @@
+//! The builders of godrv's helper derivations: `godrv modules` (the vendorHash module cache),
+//! `godrv fetch-module` (one module of a lockfile) and `godrv go-index` (Go's index of GOROOT
+//! that seeds the planners' GOCACHE).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::fs::{copy_tree, make_dirs, read_dir, remove_all};
+use crate::go::{download_env, Go, GoTools};
+use crate::modfiles::PrivateModFiles;
+use crate::request::{BuildRequest, FetchRequest, ModulesRequest};
+
+/// Writes to `out` a GOCACHE that holds Go's module index of GOROOT/src and nothing else: what
+/// `go list std` leaves in an empty cache (no build results). The planner copies it into its
+/// GOCACHE (see [`GoTools::go_cache_seed`]). `trim.txt` (the time of the last trim) is left out so
+/// that the output does not depend on the clock.
+pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
+    make_dirs(scratch, &["home", "gopath"])?;
+    let tools = GoTools {
+        goroot,
+        cc: None,
+        modcache: None,
+        go_cache_seed: None,
+    };
+    Go::planner(scratch, &BuildRequest::default(), &tools, scratch)?
+        .env("GOCACHE", out)
+        .env("CGO_ENABLED", "0")
+        .args(["list", "std"])
+        .run()?;
+    let trim = out.join("trim.txt");
+    if trim.exists() {
+        std::fs::remove_file(&trim).with_context(|| format!("removing {}", trim.display()))?;
+    }
+    for dir in read_dir(out)? {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in read_dir(&dir)? {
+            if entry.to_string_lossy().ends_with("-a") {
+                let text = std::fs::read_to_string(&entry)
+                    .with_context(|| format!("reading {}", entry.display()))?;
+                match without_entry_time(&text) {
+                    Some(fixed) => std::fs::write(&entry, fixed)
+                        .with_context(|| format!("writing {}", entry.display()))?,
+                    None => eprintln!(
+                        "godrv: {}: not a Go cache entry godrv knows (`v1 <id> <id> <size> <time>`); left as is, so this output is not reproducible",
+                        entry.display()
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A Go cache action entry (`v1 <action id> <output id> <size> <time>\n`, the numbers
+/// right-aligned in 20 columns) with its time (when it was written, in ns) set to 0, the only
+/// part that depends on the clock; `None` if `entry` is not in that form.
+fn without_entry_time(entry: &str) -> Option<String> {
+    let line = entry.strip_suffix('\n')?;
+    let (head, time) = line.split_at(line.len().checked_sub(20)?);
+    let fields: Vec<&str> = head.split_whitespace().collect();
+    let well_formed = matches!(fields.as_slice(), ["v1", a, o, size]
+        if a.len() == 64 && o.len() == 64 && size.parse::<u64>().is_ok())
+        && time.trim_start().parse::<u64>().is_ok()
+        && head.ends_with(' ');
+    well_formed.then(|| format!("{head}{:>20}\n", 0))
+}
+
+/// One line of `go mod download -json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Downloaded {
+    path: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    dir: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Runs `go mod download` with `GOMODCACHE=out`, then prunes `out` to what a build reads, so the
+/// output depends on the module versions only (it is the vendorHash fixed-output derivation):
+/// `out/<module>@<version>/` (the sources) and `out/cache/download/<module>/@v/<version>.{mod,ziphash}`
+/// (go reads every go.mod of the module graph from there, and takes a source directory without its
+/// `.ziphash` for a partial extraction). Zips, `.info`, `list`, locks and `sumdb/` go.
+pub fn download_modules(request: &ModulesRequest, out: &Path, scratch: &Path) -> Result<()> {
+    let start_dir = Path::new(&request.src).join(&request.mod_root);
+    if !start_dir.join("go.mod").is_file() && !start_dir.join("go.work").is_file() {
+        bail!(
+            "{} has no go.mod or go.work: vendorHash needs a Go module or workspace (set modRoot to the directory that has go.mod)",
+            start_dir.display()
+        );
+    }
+    make_dirs(scratch, &["home", "gocache", "gopath"])?;
+    let goroot = Path::new(&request.go);
+    let user = request.env.get("GOFLAGS").map_or("", |f| f.trim());
+    crate::modfiles::refuse_user_modfile(user)?;
+    let go = Go::new(
+        goroot,
+        &start_dir,
+        download_env(goroot, &request.env, scratch),
+    );
+    // go runs on copies of go.mod and go.sum (or go.work): `godrv build` runs this in the user's
+    // own directory, and go writes go.sum whenever it finds a line missing.
+    let files = PrivateModFiles::new(&start_dir, &scratch.join("modfiles"), &|| go.command())?;
+    // -mod=mod last so it wins over the user's: downloading ignores a vendor directory. Not in a
+    // workspace, where go allows only readonly or vendor (and downloads without it).
+    let goflags = match (files.is_workspace(), user) {
+        (true, user) => user.to_string(),
+        (false, "") => "-mod=mod".to_string(),
+        (false, user) => format!("{user} -mod=mod"),
+    };
+    let mut cmd = go
+        .env("GOFLAGS", goflags)
+        .env("GOMODCACHE", out)
+        .args(["mod", "download"])
+        .command();
+    files.apply(&mut cmd);
+    let output = cmd
+        .arg("-json")
+        .output()
+        .with_context(|| format!("running {}", goroot.join("bin/go").display()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let failed = failed_modules(&String::from_utf8_lossy(&output.stdout));
+        let mut modules: Vec<String> = failed.iter().map(|(m, _)| m.clone()).collect();
+        for module in modules_in_messages(&stderr) {
+            if !modules.contains(&module) {
+                modules.push(module);
+            }
+        }
+        let mut message = format!(
+            "`go mod download` failed in {} ({})",
+            start_dir.display(),
+            output.status
+        );
+        if !modules.is_empty() {
+            message.push_str(&format!("; module(s): {}", modules.join(", ")));
+        }
+        for (module, error) in &failed {
+            message.push_str(&format!("\nmodule {module}: {error}"));
+        }
+        if !stderr.trim().is_empty() {
+            message.push_str(&format!("\n{}", stderr.trim_end()));
+        }
+        bail!(message);
+    }
+    files.check_unchanged()?;
+    if out.is_dir() {
+        prune_module_cache(out)?;
+    } else {
+        // No third-party modules: an empty cache.
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Downloads one module with `go mod download -json path@version` and copies its directory (the
+/// tree gomod2nix hashes) to `out`. No checksum database: the fixed-output hash pins the
+/// contents, and the planner checks them against go.sum.
+pub fn fetch_module(request: &FetchRequest, out: &Path, scratch: &Path) -> Result<()> {
+    make_dirs(scratch, &["home", "gocache", "gopath", "work"])?;
+    let goroot = Path::new(&request.go);
+    let module = format!("{}@{}", request.path, request.version);
+    let env = download_env(goroot, &request.env, scratch);
+    let output = Go::new(goroot, &scratch.join("work"), env)
+        .env("GOFLAGS", "")
+        .env("GOSUMDB", "off")
+        .env("GOMODCACHE", scratch.join("modcache"))
+        .args(["mod", "download", "-json", module.as_str()])
+        .output()?;
+    let download: Option<Downloaded> = serde_json::from_slice(&output.stdout).ok();
+    let dir = match download {
+        Some(Downloaded {
+            dir: Some(dir),
+            error: None,
+            ..
+        }) if output.status.success() => dir,
+        other => bail!(
+            "`go mod download {module}` failed ({}): {}\n{}",
+            output.status,
+            other.and_then(|d| d.error).unwrap_or_default(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ),
+    };
+    copy_tree(Path::new(&dir), out)
+}
+
+/// `module@version` and go's error for each module `go mod download -json` could not download.
+fn failed_modules(json: &str) -> Vec<(String, String)> {
+    serde_json::Deserializer::from_str(json)
+        .into_iter::<Downloaded>()
+        .map_while(|d| d.ok())
+        .filter_map(|d| {
+            let error = d.error?;
+            let module = if d.version.is_empty() {
+                d.path
+            } else {
+                format!("{}@{}", d.path, d.version)
+            };
+            Some((module, error))
+        })
+        .collect()
+}
+
+/// The `module@version`s go's messages start with (`go: example.com/x@v1.2.3: reading …`).
+fn modules_in_messages(stderr: &str) -> Vec<String> {
+    let mut modules = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix("go: ") else {
+            continue;
+        };
+        let Some((first, _)) = rest.split_once(": ") else {
+            continue;
+        };
+        if first.contains('@') && !first.contains(' ') && !modules.iter().any(|m| m == first) {
+            modules.push(first.to_string());
+        }
+    }
+    modules
+}
+
+/// Removes from the module cache `root` all but module sources and `cache/download/**/@v/*.{mod,ziphash}`.
+fn prune_module_cache(root: &Path) -> Result<()> {
+    let download = root.join("cache/download");
+    let cache = root.join("cache");
+    if !cache.is_dir() {
+        return Ok(());
+    }
+    for entry in read_dir(&cache)? {
+        if entry != download {
+            remove_all(&entry)?;
+        }
+    }
+    if download.is_dir() {
+        let sumdb = download.join("sumdb");
+        if sumdb.exists() {
+            remove_all(&sumdb)?;
+        }
+        prune_download_dir(&download)?;
+    }
+    Ok(())
+}
+
+fn prune_download_dir(dir: &Path) -> Result<()> {
+    for entry in read_dir(dir)? {
+        let meta = std::fs::symlink_metadata(&entry)
+            .with_context(|| format!("reading {}", entry.display()))?;
+        if meta.is_dir() {
+            prune_download_dir(&entry)?;
+            if read_dir(&entry)?.is_empty() {
+                std::fs::remove_dir(&entry)
+                    .with_context(|| format!("removing {}", entry.display()))?;
+            }
+        } else {
+            let keep = entry.parent().and_then(Path::file_name) == Some("@v".as_ref())
+                && matches!(
+                    entry.extension().and_then(|e| e.to_str()),
+                    Some("mod" | "ziphash")
+                );
+            if !keep {
+                std::fs::remove_file(&entry)
+                    .with_context(|| format!("removing {}", entry.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_modules_are_named() {
+        let json = r#"{"Path": "example.com/greet", "Version": "v1.1.0", "Dir": "/x"}
+{"Path": "example.com/greet", "Version": "v9.9.9", "Error": "not found"}"#;
+        assert_eq!(
+            failed_modules(json),
+            vec![(
+                "example.com/greet@v9.9.9".to_string(),
+                "not found".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn modules_named_in_go_messages() {
+        let stderr = "go: example.com/shout@v0.9.9: reading file:///p/example.com/shout/@v/v0.9.9.mod: no such file or directory\ngo: downloading x\n";
+        assert_eq!(modules_in_messages(stderr), ["example.com/shout@v0.9.9"]);
+    }
+
+    #[test]
+    fn pruning_keeps_sources_mod_and_ziphash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "example.com/greet@v1.1.0/greet.go",
+            "cache/download/example.com/greet/@v/v1.1.0.mod",
+            "cache/download/example.com/greet/@v/v1.1.0.ziphash",
+            "cache/download/example.com/greet/@v/v1.1.0.zip",
+            "cache/download/example.com/greet/@v/v1.1.0.info",
+            "cache/download/example.com/greet/@v/v1.1.0.lock",
+            "cache/download/example.com/greet/@v/list",
+            "cache/download/example.com/other/@v/list",
+            "cache/download/sumdb/sum.golang.org/lookup/x",
+            "cache/vcs/abc/HEAD",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        prune_module_cache(root).unwrap();
+        let mut left = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in read_dir(&dir).unwrap() {
+                if entry.is_dir() {
+                    stack.push(entry);
+                } else {
+                    left.push(entry.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "cache/download/example.com/greet/@v/v1.1.0.mod",
+                "cache/download/example.com/greet/@v/v1.1.0.ziphash",
+                "example.com/greet@v1.1.0/greet.go",
+            ]
+        );
+        assert!(!root.join("cache/download/example.com/other").exists());
+    }
+
+    #[test]
+    fn go_cache_entry_time_is_zeroed() {
+        let id = "0080e40582efb5268567fb1e7ae369a57bd4d2da0e4dd9cd609a29d7d055cb24";
+        let out = "71727706df5910b47cbcfaeeccda0a14e655d0e8d11711dde86798a4d16dc039";
+        let entry = format!("v1 {id} {out} {:>20} {:>20}\n", 416, 1795285362467605197u64);
+        let fixed = without_entry_time(&entry).unwrap();
+        assert_eq!(fixed, format!("v1 {id} {out} {:>20} {:>20}\n", 416, 0));
+        assert_eq!(fixed.len(), entry.len());
+        assert_eq!(without_entry_time(&fixed).unwrap(), fixed);
+        for bad in [
+            String::new(),
+            "v1 short\n".to_string(),
+            format!("v2 {id} {out} {:>20} {:>20}\n", 416, 1),
+            format!("v1 {id} {out} {:>20} {:>20}", 416, 1),
+            format!("v1 {id} {out} {:>20} {:>20}\n", "x", 1),
+        ] {
+            assert_eq!(without_entry_time(&bad), None, "{bad:?}");
+        }
+    }
+}

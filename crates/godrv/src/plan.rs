@@ -1,0 +1,283 @@
+//! The planning sequence, in order: `go build -n` (and `go test -c -n` beside it), parse, the
+//! pkg-config queries and C compiler probes go printed but did not run, plan, merge the tests,
+//! name the top derivation. Used by `godrv plan` (inside Nix) and `godrv build` (outside).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use godrv_nix::{Addressing, IfdPlan, InputRef};
+use godrv_plan::gotest::{self, CheckMode};
+
+use crate::go::GoTools;
+use crate::probes;
+use crate::request::BuildRequest;
+use crate::script::{self, Packages, TestScript};
+
+/// What a plan is made from.
+pub struct PlanInputs<'a> {
+    pub src_root: &'a Path,
+    pub request: &'a BuildRequest,
+    pub go: &'a InputRef,
+    pub cc: Option<&'a InputRef>,
+    pub modcache: Option<&'a InputRef>,
+    pub addressing: Addressing,
+    /// Name of the top derivation; `None` names it after the binary.
+    pub name: Option<&'a str>,
+    /// Packages with their own C inputs (`packageOverrides`).
+    pub override_packages: BTreeSet<String>,
+    /// See [`GoTools::go_cache_seed`].
+    pub go_cache_seed: Option<&'a Path>,
+    /// The program's packages, or std's.
+    pub what: Packages,
+}
+
+/// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
+/// two `go` commands are independent: each has its own scratch directory).
+pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
+    let tools = GoTools {
+        goroot: Path::new(&inputs.go.path),
+        cc: inputs.cc.map(|c| Path::new(&c.path)),
+        modcache: inputs.modcache.map(|m| Path::new(&m.path)),
+        go_cache_seed: inputs.go_cache_seed,
+    };
+    let mode = match inputs.what {
+        Packages::Module => check_mode(inputs.request),
+        Packages::Std => None,
+    };
+    std::thread::scope(|threads| {
+        let tests = mode.map(|_| {
+            threads.spawn(|| {
+                script::test_script(
+                    inputs.src_root,
+                    inputs.request,
+                    &tools,
+                    &scratch.join("gotest"),
+                )
+            })
+        });
+        let build = plan_build(inputs, &tools, scratch);
+        let tests = tests
+            .map(|t| t.join().expect("the `go test -c -n` thread does not panic"))
+            .transpose();
+        let (plan, timing) = build?;
+        let mut plan = match (mode, tests?) {
+            (Some(mode), tests) => add_tests(plan, mode, inputs, tests.flatten())?,
+            (None, _) => plan,
+        };
+        finish_plan(&mut plan, inputs, timing)
+    })
+}
+
+/// Name of the std plan's top derivation (`nix/core.nix` names std's planner after it).
+const STD_TOP: &str = "go-std";
+
+/// The std plan of an empty script: its top derivation and nothing else.
+pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
+    let graph = godrv_script::parse_script("", inputs.src_root)?;
+    let plan =
+        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
+    Ok(IfdPlan::new(&plan, inputs.addressing))
+}
+
+/// How long `go build -n` and the parse took, and when planning started.
+struct Timing {
+    go_build: std::time::Duration,
+    parse: std::time::Duration,
+    planning_started: Instant,
+}
+
+/// `go build -n`, parsed and planned (without tests).
+fn plan_build(
+    inputs: &PlanInputs<'_>,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<(godrv_plan::Plan, Timing)> {
+    let tools = *tools;
+    let t0 = Instant::now();
+    let script = script::build_script(
+        inputs.src_root,
+        inputs.request,
+        &tools,
+        &scratch.join("go"),
+        inputs.what,
+    )?;
+    let t1 = Instant::now();
+    let mut graph =
+        godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
+            format!(
+                "parsing the `go build -n` script of {}",
+                script.start_dir.display()
+            )
+        })?;
+    let t2 = Instant::now();
+    // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
+    let mut pkg_config = BTreeMap::new();
+    for query in godrv_plan::pkgconfig::queries(&graph) {
+        let run = |argv: &[String]| {
+            probes::pkg_config(
+                inputs.request,
+                &tools,
+                &scratch.join("go"),
+                &query.cwd,
+                argv,
+            )
+        };
+        let flags = godrv_plan::pkgconfig::Flags {
+            cflags: run(&query.cflags)?,
+            libs: run(&query.libs)?,
+        };
+        pkg_config.insert(query.action, flags);
+    }
+    godrv_plan::pkgconfig::apply(&mut graph, &pkg_config)
+        .context("putting pkg-config's flags into the cgo commands")?;
+    // The C compiler flags go would add after probes that `-n` prints but does not run.
+    let probes = godrv_plan::cc::probes(&graph);
+    if !probes.is_empty() {
+        let go_scratch = scratch.join("go");
+        let supported = probes::run_c_probes(&probes, inputs.request, &tools, &go_scratch)?;
+        let packages = if inputs.request.allow_go_reference {
+            BTreeSet::new() // without -trimpath go maps no package directory
+        } else {
+            godrv_plan::cc::packages_compiling_c(&graph, tools.goroot)
+        };
+        let trim = probes::c_trim_dirs(
+            &packages,
+            &script.start_dir,
+            inputs.request,
+            &tools,
+            &go_scratch,
+        )?;
+        let facts = godrv_plan::cc::CFacts {
+            supported,
+            trim,
+            trimpath: !inputs.request.allow_go_reference,
+        };
+        godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
+            .context("adding the probed C compiler flags")?;
+    }
+    let mut plan = match inputs.what {
+        Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs)),
+        Packages::Std => {
+            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)
+        }
+    }
+    .context("planning the build")?;
+    plan.add_tool_env(&inputs.request.tool_env());
+    if !inputs.request.allow_go_reference {
+        plan.forbid_goroot_references();
+    }
+    if let Some(subdir) = inputs.request.cross_bin_subdir() {
+        plan.put_binaries_in(&subdir);
+    }
+    Ok((
+        plan,
+        Timing {
+            go_build: t1 - t0,
+            parse: t2 - t1,
+            planning_started: t2,
+        },
+    ))
+}
+
+/// The roots a plan's paths are relative to.
+fn plan_roots(inputs: &PlanInputs<'_>) -> godrv_plan::Roots {
+    godrv_plan::Roots {
+        src_root: inputs.src_root.to_path_buf(),
+        goroot: PathBuf::from(&inputs.go.path),
+        modcache: inputs.modcache.map(|m| PathBuf::from(&m.path)),
+    }
+}
+
+/// The export/link split only pays off with content addressing (early cutoff).
+fn plan_options(inputs: &PlanInputs<'_>) -> godrv_plan::PlanOptions {
+    godrv_plan::PlanOptions {
+        split_link_objects: inputs.addressing == Addressing::ContentAddressed,
+    }
+}
+
+/// Names the top derivation and turns the plan into the IFD plan.
+fn finish_plan(
+    plan: &mut godrv_plan::Plan,
+    inputs: &PlanInputs<'_>,
+    timing: Timing,
+) -> Result<IfdPlan> {
+    if let Some(name) = inputs.name {
+        let top = plan.top.clone();
+        plan.actions
+            .get_mut(&top)
+            .expect("the top action is in the plan")
+            .name = godrv_plan::sanitize_store_name(name);
+    }
+    let mut ifd = IfdPlan::new(plan, inputs.addressing);
+    ifd.add_package_inputs(plan, &inputs.override_packages)?;
+    eprintln!(
+        "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
+        ifd.actions.len(),
+        timing.go_build.as_millis(),
+        timing.parse.as_millis(),
+        timing.planning_started.elapsed().as_millis()
+    );
+    Ok(ifd)
+}
+
+/// What to do with the tests: `checkFlags`' mode, except that a cross build runs none (its test
+/// binaries are for another machine).
+fn check_mode(request: &BuildRequest) -> Option<CheckMode> {
+    match request.check.mode? {
+        CheckMode::Run if request.cross_bin_subdir().is_some() => None,
+        mode => Some(mode),
+    }
+}
+
+/// Plans the tests of the packages of `inputs` (`tests`: their `go test -c -n`, `None` when no
+/// package has test files) and merges them into `plan`.
+fn add_tests(
+    plan: godrv_plan::Plan,
+    mode: CheckMode,
+    inputs: &PlanInputs<'_>,
+    tests: Option<TestScript>,
+) -> Result<godrv_plan::Plan> {
+    let data = gotest::CheckData::new(&inputs.request.check.data, &inputs.request.mod_root)
+        .context("reading checkData")?;
+    let Some(tests) = tests else {
+        if let Some(package) = data.packages.keys().next() {
+            bail!(
+                "checkData names {package}, but no package of {} has test files (*_test.go)",
+                inputs.src_root.join(&inputs.request.mod_root).display()
+            );
+        }
+        return Ok(match mode {
+            // Nothing to run: the result is the build's.
+            CheckMode::Run => plan,
+            CheckMode::Binaries => bail!(
+                "no package of {} has test files (*_test.go): there are no test binaries to build",
+                inputs.src_root.join(&inputs.request.mod_root).display()
+            ),
+        });
+    };
+    let mut graph = godrv_script::parse_script(&tests.script.text, &tests.script.start_dir)
+        .with_context(|| {
+            format!(
+                "parsing the `go test -c -n` script of {}",
+                tests.script.start_dir.display()
+            )
+        })?;
+    gotest::add_testmains(&mut graph, &tests.testmains).context("adding the test mains")?;
+    let flags = gotest::test_binary_flags(&inputs.request.check.flags);
+    let mut test_plan = gotest::plan_tests(
+        &graph,
+        &plan_roots(inputs),
+        plan_options(inputs),
+        &tests.packages,
+        &flags,
+        &data,
+    )
+    .context("planning the tests")?;
+    test_plan.plan.add_tool_env(&inputs.request.tool_env());
+    if let Some(subdir) = inputs.request.cross_bin_subdir() {
+        test_plan.plan.put_binaries_in(&subdir);
+    }
+    Ok(gotest::with_tests(plan, test_plan, mode))
+}

@@ -1,0 +1,220 @@
+//! The requests godrv's commands read: what to build (`BuildRequest`, the fields the Nix
+//! functions and `godrv build --request` share), the planner derivation's configuration
+//! (`PlanConfig`), the helper derivations' requests (`ModulesRequest`, `FetchRequest`).
+
+use std::collections::BTreeMap;
+
+use godrv_nix::{Addressing, InputRef};
+use serde::{Deserialize, Serialize};
+
+use crate::lockfile::LockedInput;
+
+/// What to build, with buildGoModule's argument names (see `nix/README.md`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildRequest {
+    /// Directory of `go.mod` relative to the source root (`modRoot`).
+    #[serde(default)]
+    pub mod_root: String,
+    /// Packages to build, relative to `modRoot` (default: `./...`, the main packages of the module).
+    #[serde(default)]
+    pub sub_packages: Vec<String>,
+    /// Linker flags, joined into one `-ldflags` argument.
+    #[serde(default)]
+    pub ldflags: Vec<String>,
+    /// Build tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Extra `go build` flags.
+    #[serde(default)]
+    pub go_flags: Vec<String>,
+    /// Environment for `go` (`CGO_ENABLED`, `GOOS`, `GOARCH`, `GOFLAGS`, …).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Packages left out of `./...` (buildGoModule's `excludedPackages`): a package whose import
+    /// path or directory (relative to modRoot, `./x/y`) contains one of these strings is not built.
+    /// Ignored when `subPackages` is given.
+    #[serde(default)]
+    pub excluded_packages: Vec<String>,
+    /// Directories put on `PATH` after Go's and the C compiler's (the `bin` directories of
+    /// `nativeBuildInputs` and `buildInputs`, e.g. `pkg-config`).
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// `PKG_CONFIG_PATH` entries (`lib/pkgconfig`, `share/pkgconfig` of the inputs). `go build -n`
+    /// prints its `pkg-config` queries instead of running them: the planner runs them
+    /// (`probes::pkg_config`) and puts the flags into the commands (`godrv_plan::pkgconfig`).
+    #[serde(default)]
+    pub pkg_config_path: Vec<String>,
+    /// buildGoModule's `allowGoReference`: `false` (the default) builds with `-trimpath` and makes
+    /// every link fail if its output names GOROOT; `true` builds without `-trimpath` and allows it.
+    #[serde(default)]
+    pub allow_go_reference: bool,
+    /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
+    #[serde(default)]
+    pub check: CheckRequest,
+}
+
+/// What to do with the packages' tests.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckRequest {
+    /// `run` (`doCheck = true`), `binaries` (build the test binaries only), or null: no tests.
+    #[serde(default)]
+    pub mode: Option<godrv_plan::gotest::CheckMode>,
+    /// `checkFlags`: flags for the test binaries, as given to `go test` (`-run X`, `-v`).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// `checkData`: what test runs see besides their package directory, for tests that read
+    /// files outside it: import path (or `*`, every package) → paths relative to `modRoot`
+    /// (`godrv_plan::gotest::CheckData`).
+    #[serde(default)]
+    pub data: BTreeMap<String, Vec<String>>,
+}
+
+/// Variables of `env` that go passes to its tools without printing them in `go build -n`.
+const TOOL_ENV: &[&str] = &[
+    "GOOS",
+    "GOARCH",
+    "GOEXPERIMENT",
+    "GO386",
+    "GOAMD64",
+    "GOARM",
+    "GOARM64",
+    "GOMIPS",
+    "GOMIPS64",
+    "GOPPC64",
+    "GORISCV64",
+    "GOWASM",
+];
+
+impl BuildRequest {
+    /// The variables of `env` that `compile`, `asm` and `link` read (`GOOS`, `GOARCH`, …).
+    pub fn tool_env(&self) -> Vec<(String, String)> {
+        TOOL_ENV
+            .iter()
+            .filter_map(|name| Some((name.to_string(), self.env.get(*name)?.clone())))
+            .collect()
+    }
+
+    /// `<goos>_<goarch>` when `GOOS`/`GOARCH` in `env` differ from the machine godrv runs on (a
+    /// cross build): binaries then go to `$out/bin/<goos>_<goarch>/`, as with buildGoModule.
+    pub fn cross_bin_subdir(&self) -> Option<String> {
+        let host_os = std::env::consts::OS;
+        let host_arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "powerpc64" => "ppc64le",
+            "riscv64" => "riscv64",
+            other => other,
+        };
+        let goos = self.env.get("GOOS").map_or(host_os, String::as_str);
+        let goarch = self.env.get("GOARCH").map_or(host_arch, String::as_str);
+        (goos != host_os || goarch != host_arch).then(|| format!("{goos}_{goarch}"))
+    }
+}
+
+/// What `godrv modules` downloads: every module `go.mod`/`go.sum` of `src/modRoot` needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModulesRequest {
+    /// The source tree (a store path).
+    pub src: String,
+    /// The Go toolchain: a GOROOT with `bin/go`.
+    pub go: String,
+    /// Directory of `go.mod` relative to `src`.
+    #[serde(default)]
+    pub mod_root: String,
+    /// The user's environment for `go`: `GOPROXY`, `GOPRIVATE`, `GONOSUMDB`, `GOFLAGS`, …
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// What `godrv fetch-module` downloads: one module (lockfile mode).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FetchRequest {
+    /// The Go toolchain: a GOROOT with `bin/go`.
+    pub go: String,
+    /// Module path and version, as `go mod download` takes them.
+    pub path: String,
+    pub version: String,
+    /// The user's environment for `go`: `GOPROXY`, `GOPRIVATE`, `GOAUTH`, …
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// How the planner derivation reports its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanMode {
+    /// Write every derivation with `nix derivation add`; `$out` is the top `.drv`.
+    Dyn,
+    /// `$out` is the plan as JSON, which the Nix library's `instantiate` reads (IFD).
+    Ifd,
+}
+
+/// The planner derivation's configuration, as the Nix library's `planner` writes it
+/// (`godrvPlanConfig`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanConfig {
+    pub mode: PlanMode,
+    pub addressing: Addressing,
+    pub system: String,
+    /// The source tree (a store path).
+    pub src: String,
+    pub go: InputRef,
+    pub godrv: InputRef,
+    #[serde(default)]
+    pub cc: Option<InputRef>,
+    #[serde(default)]
+    pub modcache: Option<InputRef>,
+    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`): given to the cgo, C compile and
+    /// link derivations of the user's packages (see `Template::inputs`).
+    #[serde(default)]
+    pub inputs: Vec<InputRef>,
+    /// `packageOverrides`: the C inputs of one package (import path), given only to that
+    /// package's cgo and C compile derivations and to the links.
+    #[serde(default)]
+    pub package_inputs: BTreeMap<String, Vec<InputRef>>,
+    /// Lockfile mode: each module's fixed-output derivation, keyed by its module cache directory
+    /// (`example.com/greet@v1.1.0`).
+    #[serde(default)]
+    pub locked_modules: Option<BTreeMap<String, LockedInput>>,
+    /// The lockfile's name, for messages (`godrv.lock`, `gomod2nix.toml`).
+    #[serde(default)]
+    pub lockfile: Option<String>,
+    /// The `nix` program (dyn mode).
+    #[serde(default)]
+    pub nix: Option<String>,
+    /// Name of the top derivation (`pname-version`). In dyn mode Nix names a dynamic derivation
+    /// after the planner's output (`<name>.drv`), so the top derivation must carry that name for
+    /// both modes to give the same `.drv`.
+    pub name: String,
+    /// A GOCACHE with Go's index of GOROOT (`godrv go-index`), to start the planner's caches
+    /// from; only speeds `go` up.
+    #[serde(default)]
+    pub go_cache_seed: Option<String>,
+    /// Plan every package of the standard library instead of the program in `src` (which is then
+    /// ignored): the toolchain's std planner, whose output puts every std derivation into the
+    /// program planners' inputs, so that they need not add them again (see nix/core.nix).
+    #[serde(default)]
+    pub std: bool,
+    #[serde(flatten)]
+    pub request: BuildRequest,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_builds_get_a_bin_subdirectory() {
+        let mut request = BuildRequest::default();
+        assert_eq!(request.cross_bin_subdir(), None);
+        request.env.insert("GOOS".into(), "windows".into());
+        request.env.insert("GOARCH".into(), "amd64".into());
+        assert_eq!(request.cross_bin_subdir().as_deref(), Some("windows_amd64"));
+    }
+}
