@@ -551,7 +551,9 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), ExecError> {
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
+/// Copies a directory tree: directories and regular files (the outputs and module trees godrv
+/// copies have nothing else). Also used by the `godrv` binary.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
     fs::create_dir_all(to).map_err(io_err("creating", to))?;
     for entry in fs::read_dir(from).map_err(io_err("reading", from))? {
         let entry = entry.map_err(io_err("reading", from))?;

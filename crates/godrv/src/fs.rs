@@ -16,21 +16,6 @@ pub fn scratch_dir() -> Result<tempfile::TempDir> {
         .with_context(|| format!("creating a directory in {}", base.display()))
 }
 
-/// Copies a directory tree (files and directories; go's module trees have nothing else).
-pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in read_dir(from)? {
-        let target = to.join(entry.file_name().expect("a directory entry has a name"));
-        if entry.is_dir() {
-            copy_tree(&entry, &target)?;
-        } else {
-            std::fs::copy(&entry, &target)
-                .with_context(|| format!("copying {}", entry.display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// The entries of `dir`, sorted.
 pub fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut entries = std::fs::read_dir(dir)

@@ -7,10 +7,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::fs::{copy_tree, make_dirs, read_dir, remove_all};
+use crate::fs::{make_dirs, read_dir, remove_all};
 use crate::go::{download_env, Go, GoTools};
 use crate::modfiles::PrivateModFiles;
 use crate::request::{BuildRequest, FetchRequest, ModulesRequest};
+use godrv_exec::copy_tree;
 
 /// Writes to `out` a GOCACHE that holds Go's module index of GOROOT/src and nothing else: what
 /// `go list std` leaves in an empty cache (no build results). The planner copies it into its
@@ -188,6 +189,7 @@ pub fn fetch_module(request: &FetchRequest, out: &Path, scratch: &Path) -> Resul
         ),
     };
     copy_tree(Path::new(&dir), out)
+        .with_context(|| format!("copying {module} from {dir} to {}", out.display()))
 }
 
 /// `module@version` and go's error for each module `go mod download -json` could not download.

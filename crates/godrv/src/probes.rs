@@ -3,7 +3,7 @@
 //! directories `-trimpath` maps in C debug information.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -25,7 +25,7 @@ pub fn pkg_config(
     let env = planner_env(request, tools, scratch)?;
     let path = env.get(std::ffi::OsStr::new("PATH")).map(|p| p.as_os_str());
     // Resolved on the planner's PATH (Command would look it up on godrv's own).
-    let program = find_program(&argv[0], path).with_context(|| {
+    let program = which::which_in(&argv[0], path, cwd).with_context(|| {
         format!(
             "`{}` (for `#cgo pkg-config:` in {}) is not on PATH; help: add pkg-config to nativeBuildInputs",
             argv[0],
@@ -51,16 +51,6 @@ pub fn pkg_config(
     let text = String::from_utf8(output.stdout).context("pkg-config printed non-UTF-8 text")?;
     godrv_plan::pkgconfig::split_output(&text)
         .with_context(|| format!("reading the output of `{}`", argv.join(" ")))
-}
-
-/// `program` itself if it has a slash, else the first `dir/program` of `path` that is a file.
-fn find_program(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Some(PathBuf::from(program));
-    }
-    std::env::split_paths(path?)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
 }
 
 /// Runs the C compiler probes go printed (and assumed failed) under `-n`: which optional flags

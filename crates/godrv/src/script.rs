@@ -9,9 +9,10 @@ use godrv_plan::gotest::TestedPackage;
 use godrv_script::ActionId;
 use serde::Deserialize;
 
-use crate::fs::{copy_tree, make_dirs};
+use crate::fs::make_dirs;
 use crate::go::{build_flags, tags_flag, Go, GoTools};
 use crate::request::BuildRequest;
+use godrv_exec::copy_tree;
 
 /// Copies `tools.go_cache_seed`, if any, into `scratch/gocache`.
 fn seed_go_cache(tools: &GoTools<'_>, scratch: &Path) -> Result<()> {
