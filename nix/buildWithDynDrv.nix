@@ -20,9 +20,11 @@
 #   modules        instead of vendorHash: a lockfile, ./godrv.lock (`godrv lock`) or an existing
 #                  ./gomod2nix.toml; one fixed-output derivation per module
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
-#   passthru, meta as usual
+#   passthru, meta  as usual
 #   doCheck        run the packages' Go tests, one derivation per package   default true
 #   checkFlags     flags for the test binaries, as for `go test` (e.g. [ "-run" "TestX" "-v" ])
+#   checkData      what test runs see besides their package directory: import path (or "*")
+#                  → paths relative to modRoot, e.g. { "example.com/m/parser" = [ "testdata" ]; }
 #   proxyVendor    accepted, no effect: the module derivation is always a module cache (go mod
 #                  download), what proxyVendor = true means for buildGoModule
 #   allowGoReference  false: -trimpath, and a link whose output names GOROOT fails   default false
@@ -39,24 +41,24 @@
 # The result is a derivation whose output holds bin/<name> for each program; with doCheck it
 # depends on the test runs. `.testBinaries` builds the test binaries (bin/<pkg>.test) without
 # running them.
-{ core }:
+{ toolchain, lib }:
 args:
 let
-  args' = core.checkArgs "buildWithDynDrv" args;
-  planner = core.planner "dyn" args';
+  args' = lib.checkArgs "buildWithDynDrv" args;
+  planner = lib.planner "dyn" args' { };
 in
-assert core.checkNixVersion "buildWithDynDrv" builtins.nixVersion;
+assert lib.checkNixVersion "buildWithDynDrv" builtins.nixVersion;
 if !(builtins ? outputOf) then
   throw "godrv.buildWithDynDrv needs Nix >= 2.33 with the experimental feature dynamic-derivations (builtins.outputOf is missing): add `experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix` to nix.conf, or use buildWithIFD."
 else
-core.finish args' (core.copyOf args' (builtins.outputOf planner.outPath "out")) // {
+lib.finish args' (lib.copyOf args' (builtins.outputOf planner.outPath "out")) // {
   inherit planner;
-  goModules = core.goModules args';
+  goModules = lib.goModules args';
   # The test binaries ($out/bin/<pkg>.test), built and not run (a planner of their own).
   testBinaries =
     let
-      name = "${core.nameOf args'}-test-binaries";
-      testPlanner = core.testPlanner "dyn" args';
+      name = "${lib.common.nameOf args'}-test-binaries";
+      testPlanner = lib.testPlanner "dyn" args';
     in
-    core.copyOf (args' // { inherit name; }) (builtins.outputOf testPlanner.outPath "out") // { planner = testPlanner; };
+    lib.copyOf (args' // { inherit name; }) (builtins.outputOf testPlanner.outPath "out") // { planner = testPlanner; };
 }

@@ -15,12 +15,31 @@
 }:
 let
   toolchain' = import ./toolchain.nix { inherit pkgs toolchain; };
-  core = import ./core.nix { toolchain = toolchain'; };
+  # The library: one function per file, each documented at its top and called with the toolchain
+  # and the library itself (`lib`). The public ones are in nix/, the others in nix/internal/.
+  call = file: import file { toolchain = toolchain'; inherit lib; };
+  lib = {
+    buildWithDynDrv = call ./buildWithDynDrv.nix;
+    buildWithIFD = call ./buildWithIFD.nix;
+    goIndex = call ./goIndex.nix;
+    checkArgs = call ./internal/checkArgs.nix;
+    checkNixVersion = call ./internal/checkNixVersion.nix;
+    common = call ./internal/common.nix;
+    copyOf = call ./internal/copyOf.nix;
+    dynPlanner = call ./internal/dynPlanner.nix;
+    fetchModule = call ./internal/fetchModule.nix;
+    finish = call ./internal/finish.nix;
+    goModules = call ./internal/goModules.nix;
+    instantiate = call ./internal/instantiate.nix;
+    lockedModules = call ./internal/lockedModules.nix;
+    lockfileName = call ./internal/lockfileName.nix;
+    planner = call ./internal/planner.nix;
+    stdPlanner = call ./internal/stdPlanner.nix;
+    testPlanner = call ./internal/testPlanner.nix;
+    vendorModules = call ./internal/vendorModules.nix;
+  };
 in
 {
   toolchain = toolchain';
-  # Go's index of GOROOT's packages (a GOCACHE without build results) the planners start from.
-  inherit (core) goIndex;
-  buildWithDynDrv = import ./buildWithDynDrv.nix { inherit core; };
-  buildWithIFD = import ./buildWithIFD.nix { inherit core; };
+  inherit (lib) goIndex buildWithDynDrv buildWithIFD;
 }

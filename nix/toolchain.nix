@@ -1,4 +1,4 @@
-# The tools godrv builds with: from nixpkgs, from an explicit attrset, or from the JSON file named
+# toolchain: the tools godrv builds with: from nixpkgs, from an explicit attrset, or from the JSON file named
 # by $GODRV_TOOLCHAIN (what vmtest/ writes). Store paths read from JSON get their string context
 # back with builtins.storePath; host prefixes such as /usr (the test machine's C compiler) stay
 # plain strings and are not inputs of any derivation.

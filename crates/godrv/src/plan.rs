@@ -70,7 +70,7 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     })
 }
 
-/// Name of the std plan's top derivation (`nix/core.nix` names std's planner after it).
+/// Name of the std plan's top derivation (`nix/internal/stdPlanner.nix` names std's planner after it).
 const STD_TOP: &str = "go-std";
 
 /// The std plan of an empty script: its top derivation and nothing else.

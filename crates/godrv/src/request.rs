@@ -198,7 +198,7 @@ pub struct PlanConfig {
     pub go_cache_seed: Option<String>,
     /// Plan every package of the standard library instead of the program in `src` (which is then
     /// ignored): the toolchain's std planner, whose output puts every std derivation into the
-    /// program planners' inputs, so that they need not add them again (see nix/core.nix).
+    /// program planners' inputs, so that they need not add them again (see nix/internal/stdPlanner.nix).
     #[serde(default)]
     pub std: bool,
     #[serde(flatten)]

@@ -1,0 +1,57 @@
+# planner mode args { name ? …, check ? … }: the planner derivation: `godrv plan` runs
+# `go build -n` (and `go test -c -n`), parses and plans. In "dyn" mode it registers every
+# per-package derivation from inside the build (recursive Nix; see dynPlanner) and its output is
+# the top .drv; in "ifd" mode its output is the plan (JSON) that `instantiate` reads. The same
+# configuration (`godrvPlanConfig`, godrv's `PlanConfig`) in both modes but for `mode` and `nix`.
+#
+# Arguments:
+#   mode   "dyn" or "ifd"
+#   args   the builder's arguments (checked by checkArgs)
+#   name   the top derivation's name                       default: nameOf args
+#   check  { mode = "run" | "binaries" | null; flags; }   default: checkOf args (doCheck)
+{ toolchain, lib }:
+let
+  inherit (toolchain) go godrv nix cc system;
+  inherit (lib.common) nameOf checkOf inputRef cInputs cInputsOf packageInputs inputsOf getBin getDev splitFlags userEnv downloadEnv;
+in
+mode: args:
+{ name ? nameOf args, check ? checkOf args }:
+let
+  modcache = lib.vendorModules args;
+  locked = lib.lockedModules args;
+  config = {
+    inherit mode system name check;
+    addressing = lib.common.addressing args;
+    src = "${args.src}";
+    go = inputRef go;
+    godrv = inputRef godrv;
+    cc = inputRef cc;
+    modcache = inputRef modcache;
+    inputs = map inputRef (cInputs args);
+    packageInputs = builtins.mapAttrs (_: l: map inputRef (cInputsOf l)) (packageInputs args);
+    lockedModules = if locked == null then null else builtins.mapAttrs (_: m: { inherit (m) key path version; source = inputRef m.drv; }) locked;
+    lockfile = if locked == null then null else lib.lockfileName args;
+    nix = if mode == "dyn" then "${nix}/bin/nix" else null;
+    modRoot = args.modRoot or "";
+    subPackages = args.subPackages or [ ];
+    excludedPackages = args.excludedPackages or [ ];
+    path = map (x: "${getBin x}/bin") (inputsOf args);
+    pkgConfigPath = builtins.concatMap (x: [ "${getDev x}/lib/pkgconfig" "${getDev x}/share/pkgconfig" ]) (inputsOf args);
+    ldflags = splitFlags (args.ldflags or [ ]);
+    tags = args.tags or [ ];
+    allowGoReference = args.allowGoReference or false;
+    goFlags = [ ];
+    goCacheSeed = "${lib.goIndex}";
+    env = removeAttrs (userEnv args) downloadEnv;
+  };
+in
+if mode == "dyn" then
+  lib.dynPlanner name config { godrvStdPlan = lib.stdPlanner config; }
+else
+  derivation {
+    name = "${name}-plan.json";
+    inherit system;
+    builder = "${godrv}/bin/godrv";
+    args = [ "plan" ];
+    godrvPlanConfig = builtins.toJSON config;
+  }

@@ -1,0 +1,25 @@
+# stdPlanner config: the derivations of every std package for the settings that shape std's
+# compile commands (toolchain, C compiler, addressing, tags, allowGoReference, env), registered
+# once: its output (the .drv of a "go-std" derivation depending on all of them, never built) is an
+# input of the program's dyn planner, so the std derivations are among that build's inputs and
+# the planner need not add them again (inside recursive Nix every added path costs Nix a bind
+# mount into the sandbox). An optimization only: a std derivation it lacks is added by the
+# program's planner, and if `go build -n std` fails it says so in its log and registers nothing.
+#
+# Arguments:
+#   config  a program planner's configuration; only its `stdShaping` fields are used
+{ toolchain, lib }:
+let
+  # The fields of a program planner's configuration that std's planner takes. Not goCacheSeed:
+  # go-std and go-index, both needed before a toolchain's first program planner, build side by side.
+  stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];
+in
+config:
+lib.dynPlanner "go-std" (
+  builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) stdShaping)) config
+  // {
+    std = true;
+    name = "go-std";
+    src = "";
+  }
+) { }
