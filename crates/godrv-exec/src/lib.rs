@@ -521,21 +521,16 @@ fn tool_dir(goroot: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    let host = format!("{}_{}", std::env::consts::OS, go_arch());
+    let host = format!(
+        "{}_{}",
+        godrv_plan::host::goos(),
+        godrv_plan::host::goarch()
+    );
     entries
         .iter()
         .find(|p| p.ends_with(&host))
         .or(entries.first())
         .cloned()
-}
-
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    }
 }
 
 fn create_parent(file: &Path) -> Result<(), ExecError> {

@@ -18,6 +18,7 @@
 
 pub mod cc;
 pub mod gotest;
+pub mod host;
 pub mod pkgconfig;
 pub mod rewrite;
 pub mod spec;

@@ -99,15 +99,7 @@ impl BuildRequest {
     /// `<goos>_<goarch>` when `GOOS`/`GOARCH` in `env` differ from the machine godrv runs on (a
     /// cross build): binaries then go to `$out/bin/<goos>_<goarch>/`, as with buildGoModule.
     pub fn cross_bin_subdir(&self) -> Option<String> {
-        let host_os = std::env::consts::OS;
-        let host_arch = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            "powerpc64" => "ppc64le",
-            "riscv64" => "riscv64",
-            other => other,
-        };
+        let (host_os, host_arch) = (godrv_plan::host::goos(), godrv_plan::host::goarch());
         let goos = self.env.get("GOOS").map_or(host_os, String::as_str);
         let goarch = self.env.get("GOARCH").map_or(host_arch, String::as_str);
         (goos != host_os || goarch != host_arch).then(|| format!("{goos}_{goarch}"))
