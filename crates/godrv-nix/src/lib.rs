@@ -136,15 +136,24 @@ pub fn ca_env() -> [(&'static str, &'static str); 2] {
     ]
 }
 
-/// The template of every planned action.
-pub fn templates(plan: &Plan, addressing: Addressing) -> BTreeMap<String, Template> {
+/// The template of every planned action; `overrides`: the packages with `packageOverrides`
+/// inputs (see [`Template::input_packages`]).
+fn templates(
+    plan: &Plan,
+    addressing: Addressing,
+    overrides: &BTreeSet<String>,
+) -> BTreeMap<String, Template> {
     plan.actions
         .iter()
-        .map(|(key, action)| (key.clone(), template(action, addressing)))
+        .map(|(key, action)| (key.clone(), template(action, addressing, overrides)))
         .collect()
 }
 
-fn template(action: &PlannedAction, addressing: Addressing) -> Template {
+fn template(
+    action: &PlannedAction,
+    addressing: Addressing,
+    overrides: &BTreeSet<String>,
+) -> Template {
     let mut env = BTreeMap::new();
     let spec_json = serde_json::to_string(&action.spec).expect("an action spec always serializes");
     env.insert(spec::SPEC_ATTR.to_string(), spec_json);
@@ -171,6 +180,19 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
     let cc = uses_c || action.role == Role::Link;
     // Standard-library packages never read the user's C libraries: they stay shared.
     let user_code = !action.sources.is_empty() || action.uses_modcache;
+    let inputs = cc && (user_code || action.role == Role::Link);
+    // packageOverrides' inputs go to the derivations that get C inputs at all: to the package's
+    // own, and to every link (which reads the libraries).
+    let input_packages = match (inputs, action.role) {
+        (false, _) => Vec::new(),
+        (true, Role::Link) => overrides.iter().cloned().collect(),
+        (true, _) => action
+            .package
+            .iter()
+            .filter(|p| overrides.contains(*p))
+            .cloned()
+            .collect(),
+    };
     Template {
         name: action.name.clone(),
         env,
@@ -180,8 +202,8 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         cc,
         module: action.module.as_deref().map(ModuleDir::new),
         modcache: action.uses_modcache,
-        inputs: cc && (user_code || action.role == Role::Link),
-        input_packages: Vec::new(),
+        inputs,
+        input_packages,
     }
 }
 
@@ -204,13 +226,29 @@ impl IfdPlan {
             .collect()
     }
 
-    pub fn new(plan: &Plan, addressing: Addressing) -> Self {
-        IfdPlan {
+    /// The templates of `plan`'s actions; `overrides` are the packages with their own C inputs
+    /// (`packageOverrides`), each of which must be a package of the plan that gets C inputs.
+    pub fn new(
+        plan: &Plan,
+        addressing: Addressing,
+        overrides: &BTreeSet<String>,
+    ) -> Result<Self, UnknownPackage> {
+        let actions = templates(plan, addressing, overrides);
+        let with_c: BTreeSet<&str> = actions
+            .iter()
+            .filter(|(key, t)| t.inputs && plan.actions[*key].role != Role::Link)
+            .filter_map(|(key, _)| plan.actions[key].package.as_deref())
+            .collect();
+        if let Some(missing) = overrides.iter().find(|p| !with_c.contains(p.as_str())) {
+            let known: Vec<&str> = with_c.iter().copied().collect();
+            return Err(UnknownPackage(missing.clone(), known.join(", ")));
+        }
+        Ok(IfdPlan {
             version: IFD_PLAN_VERSION,
             addressing,
             top: plan.top.clone(),
-            actions: templates(plan, addressing),
-        }
+            actions,
+        })
     }
 }
 
@@ -220,45 +258,6 @@ impl IfdPlan {
     "packageOverrides: {0} is not a package of this build (packages with their own C code: {1})"
 )]
 pub struct UnknownPackage(pub String, pub String);
-
-impl IfdPlan {
-    /// Gives the inputs of the `packageOverrides` entry of each package in `packages` to the
-    /// derivations that get C inputs at all ([`Template::inputs`]): to that package's own, and to
-    /// every link (which reads the libraries).
-    pub fn add_package_inputs(
-        &mut self,
-        plan: &Plan,
-        packages: &BTreeSet<String>,
-    ) -> Result<(), UnknownPackage> {
-        let with_c: BTreeSet<&str> = self
-            .actions
-            .iter()
-            .filter(|(key, t)| t.inputs && plan.actions[*key].role != Role::Link)
-            .filter_map(|(key, _)| plan.actions[key].package.as_deref())
-            .collect();
-        if let Some(missing) = packages.iter().find(|p| !with_c.contains(p.as_str())) {
-            let known: Vec<&str> = with_c.iter().copied().collect();
-            return Err(UnknownPackage(missing.clone(), known.join(", ")));
-        }
-        for (key, template) in &mut self.actions {
-            if !template.inputs {
-                continue;
-            }
-            let action = &plan.actions[key];
-            template.input_packages = if action.role == Role::Link {
-                packages.iter().cloned().collect()
-            } else {
-                action
-                    .package
-                    .iter()
-                    .filter(|p| packages.contains(*p))
-                    .cloned()
-                    .collect()
-            };
-        }
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -317,20 +316,20 @@ mod tests {
             ]),
             top: "b5".into(),
         };
-        let mut ifd = IfdPlan::new(&plan, Addressing::ContentAddressed);
-        let inputs: Vec<bool> = ifd.actions.values().map(|t| t.inputs).collect();
+        let none = IfdPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
+        let inputs: Vec<bool> = none.actions.values().map(|t| t.inputs).collect();
         assert_eq!(inputs, [false, true, true, false, true]);
-        ifd.add_package_inputs(&plan, &["example.com/x/a".to_string()].into())
-            .unwrap();
+        assert!(none.actions.values().all(|t| t.input_packages.is_empty()));
+        let a = ["example.com/x/a".to_string()];
+        let ifd = IfdPlan::new(&plan, Addressing::ContentAddressed, &a.clone().into()).unwrap();
         let packages: Vec<&[String]> = ifd
             .actions
             .values()
             .map(|t| t.input_packages.as_slice())
             .collect();
-        let a = ["example.com/x/a".to_string()];
         assert_eq!(packages, [&[][..], &a, &[], &[], &a]);
-        let err = ifd
-            .add_package_inputs(&plan, &["example.com/x/c".to_string()].into())
+        let c = ["example.com/x/c".to_string()].into();
+        let err = IfdPlan::new(&plan, Addressing::ContentAddressed, &c)
             .unwrap_err()
             .to_string();
         assert!(

@@ -78,7 +78,7 @@ pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
     let graph = godrv_script::parse_script("", inputs.src_root)?;
     let plan =
         godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
-    Ok(IfdPlan::new(&plan, inputs.addressing))
+    Ok(IfdPlan::new(&plan, inputs.addressing, &BTreeSet::new())?)
 }
 
 /// How long `go build -n` and the parse took, and when planning started.
@@ -210,8 +210,7 @@ fn finish_plan(
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    let mut ifd = IfdPlan::new(plan, inputs.addressing);
-    ifd.add_package_inputs(plan, &inputs.override_packages)?;
+    let ifd = IfdPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
     eprintln!(
         "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
         ifd.actions.len(),
