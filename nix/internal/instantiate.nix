@@ -1,5 +1,5 @@
 # instantiate args plan: IFD: the top derivation of `plan` (the JSON a planner in "ifd" mode
-# writes, godrv's `IfdPlan`), every per-package derivation made with `derivation` and the same
+# writes, godrv's `DrvPlan`), every per-package derivation made with `derivation` and the same
 # attributes godrv writes in dyn mode, so both modes give the same .drv paths.
 #
 # Arguments:

@@ -5,7 +5,7 @@
 //! come from Rust; its *symbolic* attributes (dependencies, source set, toolchain) are resolved by
 //! the front end:
 //!
-//! - **IFD** ([`IfdPlan`]): the templates are written as JSON; `nix/internal/instantiate.nix` calls
+//! - **IFD** ([`DrvPlan`]): the templates are written as JSON; `nix/internal/instantiate.nix` calls
 //!   `derivation` with `builder = "${godrv}/bin/godrv"`, `args = [ "exec" ]`, `goroot = go`,
 //!   `depN = <dependency>`, `src = builtins.path { … }` and the literal attributes.
 //! - **dynamic derivations** ([`register`]): the same attributes are resolved here and every
@@ -22,7 +22,7 @@ use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/internal/instantiate.nix`.
-pub const IFD_PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 2;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
 /// when there is one (`pkgs.go`), so that generated derivations depend on that output exactly as
@@ -207,17 +207,19 @@ fn template(
     }
 }
 
-/// The plan as the IFD front end reads it.
+/// The plan as derivation templates: what every front end makes its derivations from
+/// ([`register`] in dyn mode and `godrv build`; written as JSON for `nix/internal/instantiate.nix`
+/// in IFD mode).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IfdPlan {
+pub struct DrvPlan {
     pub version: u32,
     pub addressing: Addressing,
     pub top: String,
     pub actions: BTreeMap<String, Template>,
 }
 
-impl IfdPlan {
+impl DrvPlan {
     /// The modules the plan's derivations read, each once.
     pub fn modules(&self) -> BTreeSet<&ModuleDir> {
         self.actions
@@ -243,8 +245,8 @@ impl IfdPlan {
             let known: Vec<&str> = with_c.iter().copied().collect();
             return Err(UnknownPackage(missing.clone(), known.join(", ")));
         }
-        Ok(IfdPlan {
-            version: IFD_PLAN_VERSION,
+        Ok(DrvPlan {
+            version: PLAN_VERSION,
             addressing,
             top: plan.top.clone(),
             actions,
@@ -316,12 +318,12 @@ mod tests {
             ]),
             top: "b5".into(),
         };
-        let none = IfdPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
+        let none = DrvPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
         let inputs: Vec<bool> = none.actions.values().map(|t| t.inputs).collect();
         assert_eq!(inputs, [false, true, true, false, true]);
         assert!(none.actions.values().all(|t| t.input_packages.is_empty()));
         let a = ["example.com/x/a".to_string()];
-        let ifd = IfdPlan::new(&plan, Addressing::ContentAddressed, &a.clone().into()).unwrap();
+        let ifd = DrvPlan::new(&plan, Addressing::ContentAddressed, &a.clone().into()).unwrap();
         let packages: Vec<&[String]> = ifd
             .actions
             .values()
@@ -329,7 +331,7 @@ mod tests {
             .collect();
         assert_eq!(packages, [&[][..], &a, &[], &[], &a]);
         let c = ["example.com/x/c".to_string()].into();
-        let err = IfdPlan::new(&plan, Addressing::ContentAddressed, &c)
+        let err = DrvPlan::new(&plan, Addressing::ContentAddressed, &c)
             .unwrap_err()
             .to_string();
         assert!(

@@ -15,7 +15,7 @@ use godrv_derivation::{
     StorePath,
 };
 
-use crate::{Addressing, IfdPlan, InputRef, SourceSet, Template};
+use crate::{Addressing, DrvPlan, InputRef, SourceSet, Template};
 
 /// Why registering failed.
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +180,7 @@ pub struct Toolchain {
 ///
 /// `src_root` is the user's source tree; `scratch` an empty directory for staging source sets.
 pub fn register(
-    plan: &IfdPlan,
+    plan: &DrvPlan,
     toolchain: &Toolchain,
     src_root: &Path,
     scratch: &Path,
@@ -247,9 +247,9 @@ pub fn register(
 }
 
 /// Plan keys, dependencies first.
-fn order(plan: &IfdPlan) -> Result<Vec<String>, RegisterError> {
+fn order(plan: &DrvPlan) -> Result<Vec<String>, RegisterError> {
     fn visit(
-        plan: &IfdPlan,
+        plan: &DrvPlan,
         key: &str,
         seen: &mut BTreeMap<String, ()>,
         out: &mut Vec<String>,
@@ -279,7 +279,7 @@ fn order(plan: &IfdPlan) -> Result<Vec<String>, RegisterError> {
 /// its own source path (same content, same path: bumping one module leaves the others' paths and
 /// the derivations reading them unchanged). Returns directory → input.
 pub fn add_modules(
-    plan: &IfdPlan,
+    plan: &DrvPlan,
     modcache: &Path,
     store: &mut dyn Store,
 ) -> Result<BTreeMap<String, InputRef>, RegisterError> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use godrv_nix::{Addressing, IfdPlan, InputRef};
+use godrv_nix::{Addressing, DrvPlan, InputRef};
 use godrv_plan::gotest::{self, CheckMode};
 
 use crate::go::GoTools;
@@ -35,7 +35,7 @@ pub struct PlanInputs<'a> {
 
 /// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
 /// two `go` commands are independent: each has its own scratch directory).
-pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
+pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
     let tools = GoTools {
         goroot: Path::new(&inputs.go.path),
         cc: inputs.cc.map(|c| Path::new(&c.path)),
@@ -74,11 +74,11 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
 const STD_TOP: &str = "go-std";
 
 /// The std plan of an empty script: its top derivation and nothing else.
-pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
+pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<DrvPlan> {
     let graph = godrv_script::parse_script("", inputs.src_root)?;
     let plan =
         godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
-    Ok(IfdPlan::new(&plan, inputs.addressing, &BTreeSet::new())?)
+    Ok(DrvPlan::new(&plan, inputs.addressing, &BTreeSet::new())?)
 }
 
 /// How long `go build -n` and the parse took, and when planning started.
@@ -202,7 +202,7 @@ fn finish_plan(
     plan: &mut godrv_plan::Plan,
     inputs: &PlanInputs<'_>,
     timing: Timing,
-) -> Result<IfdPlan> {
+) -> Result<DrvPlan> {
     if let Some(name) = inputs.name {
         let top = plan.top.clone();
         plan.actions
@@ -210,7 +210,7 @@ fn finish_plan(
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    let ifd = IfdPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
+    let ifd = DrvPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
     eprintln!(
         "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
         ifd.actions.len(),

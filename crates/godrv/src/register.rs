@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
 use godrv_nix::daemon::DaemonStore;
 use godrv_nix::register::{self, NixCli, Store, Toolchain};
-use godrv_nix::{IfdPlan, InputRef};
+use godrv_nix::{DrvPlan, InputRef};
 
 use crate::process;
 
@@ -58,7 +58,7 @@ pub fn open_store(nix: &Path) -> Result<Box<dyn Store>> {
 
 /// Registers `plan` and says how long it took.
 pub fn register_timed(
-    plan: &IfdPlan,
+    plan: &DrvPlan,
     toolchain: &Toolchain,
     src_root: &Path,
     stage: &Path,
