@@ -210,15 +210,15 @@ fn finish_plan(
             .expect("the top action is in the plan")
             .name = godrv_plan::sanitize_store_name(name);
     }
-    let ifd = DrvPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
+    let drvs = DrvPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
     eprintln!(
         "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
-        ifd.actions.len(),
+        drvs.actions.len(),
         timing.go_build.as_millis(),
         timing.parse.as_millis(),
         timing.planning_started.elapsed().as_millis()
     );
-    Ok(ifd)
+    Ok(drvs)
 }
 
 /// What to do with the tests: `checkFlags`' mode, except that a cross build runs none (its test
