@@ -230,7 +230,7 @@ pub struct TestPlan {
 pub fn plan_tests(
     graph: &ActionGraph,
     roots: &Roots,
-    options: PlanOptions,
+    options: &PlanOptions,
     packages: &[TestedPackage],
     flags: &[String],
     data: &CheckData,
@@ -249,7 +249,7 @@ pub fn plan_tests(
                 .join(", "),
         });
     }
-    let mut plan = crate::plan(graph, roots, options)?;
+    let mut plan = crate::unfinished_plan(graph, roots, options)?;
     if let Some(bundle) = plan.actions.get_mut(&plan.top) {
         if bundle.role == Role::Bundle {
             bundle.name = "go-test-binaries".to_string();
@@ -282,6 +282,8 @@ pub fn plan_tests(
         );
         runs.insert(package, key);
     }
+    // The runs get the tool environment too; test binaries may name GOROOT.
+    plan.finish(options, false);
     Ok(TestPlan { plan, runs })
 }
 

@@ -45,19 +45,34 @@ pub struct Roots {
     pub modcache: Option<PathBuf>,
 }
 
-/// Planner settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Planner settings: everything that shapes the plan besides the script, so that a plan is
+/// finished when [`plan`], [`plan_library`] or [`gotest::plan_tests`] returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Compile each package into export data (output `out`, what dependent compiles read) and a
     /// link object (output `link`, what the link reads). A change that leaves the export data the
     /// same then rebuilds no dependent compile (early cutoff with content addressing).
     pub split_link_objects: bool,
+    /// Variables added to the environment of every command (unless it sets them): those go gives
+    /// its tools without printing them in `go build -n` (`GOOS`, `GOARCH`, `GOARM`,
+    /// `GOEXPERIMENT`, …), which `compile`, `asm` and `link` read, so a cross build needs them in
+    /// every step.
+    pub tool_env: Vec<(String, String)>,
+    /// Every link of the build fails if its output names the Go toolchain (buildGoModule's
+    /// `allowGoReference = false`). Not the test links of [`gotest::plan_tests`].
+    pub forbid_goroot_references: bool,
+    /// Binaries go to `$OUT/bin/<subdir>/` instead of `$OUT/bin/` (cross builds:
+    /// `bin/<goos>_<goarch>/`, as buildGoModule does).
+    pub bin_subdir: Option<String>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
             split_link_objects: true,
+            tool_env: Vec::new(),
+            forbid_goroot_references: false,
+            bin_subdir: None,
         }
     }
 }
@@ -119,10 +134,20 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Adds `vars` to the environment of every command. `go build -n` does not print the
-    /// variables go gives its tools (`GOOS`, `GOARCH`, `GOARM`, `GOEXPERIMENT`, …), yet `compile`,
-    /// `asm` and `link` read them: a cross build needs them in every step.
-    pub fn add_tool_env(&mut self, vars: &[(String, String)]) {
+    /// Applies `options`' tool environment, GOROOT check and binary directory (the last steps
+    /// of planning).
+    fn finish(&mut self, options: &PlanOptions, forbid_goroot_references: bool) {
+        self.add_tool_env(&options.tool_env);
+        if forbid_goroot_references {
+            self.forbid_goroot_references();
+        }
+        if let Some(subdir) = &options.bin_subdir {
+            self.put_binaries_in(subdir);
+        }
+    }
+
+    /// Adds `vars` to the environment of every command (see [`PlanOptions::tool_env`]).
+    fn add_tool_env(&mut self, vars: &[(String, String)]) {
         for action in self.actions.values_mut() {
             for step in &mut action.spec.steps {
                 if let ExecStep::Run { env, .. } = step {
@@ -138,7 +163,7 @@ impl Plan {
 
     /// Makes every link fail if its output names the Go toolchain (buildGoModule's
     /// `allowGoReference = false`).
-    pub fn forbid_goroot_references(&mut self) {
+    fn forbid_goroot_references(&mut self) {
         for action in self.actions.values_mut() {
             if action.role == Role::Link {
                 action.spec.forbid_goroot_reference = true;
@@ -148,7 +173,7 @@ impl Plan {
 
     /// Puts every binary in `$OUT/bin/<subdir>/` instead of `$OUT/bin/` (cross builds:
     /// `bin/<goos>_<goarch>/`, as buildGoModule does).
-    pub fn put_binaries_in(&mut self, subdir: &str) {
+    fn put_binaries_in(&mut self, subdir: &str) {
         let bin = "$OUT/bin/";
         let (name_dir, subdir) = (subdir, text::escape(subdir));
         for action in self.actions.values_mut() {
@@ -220,7 +245,18 @@ struct Part<'a> {
 
 /// Plans every action of `graph`; the top action is the program's link (several: a bundle of
 /// their binaries).
-pub fn plan(graph: &ActionGraph, roots: &Roots, options: PlanOptions) -> Result<Plan, PlanError> {
+pub fn plan(graph: &ActionGraph, roots: &Roots, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let mut plan = unfinished_plan(graph, roots, options)?;
+    plan.finish(options, options.forbid_goroot_references);
+    Ok(plan)
+}
+
+/// [`plan`] without [`Plan::finish`].
+fn unfinished_plan(
+    graph: &ActionGraph,
+    roots: &Roots,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
     let (mut actions, mut tops) = plan_actions(graph, roots, options)?;
     let top = match tops.len() {
         0 => return Err(PlanError::NoBinary),
@@ -243,7 +279,7 @@ pub const LIBRARY_TOP: &str = "library";
 pub fn plan_library(
     graph: &ActionGraph,
     roots: &Roots,
-    options: PlanOptions,
+    options: &PlanOptions,
     name: &str,
 ) -> Result<Plan, PlanError> {
     let (mut actions, _) = plan_actions(graph, roots, options)?;
@@ -261,17 +297,19 @@ pub fn plan_library(
     };
     let top = gathering_action(name, &leaves, vec![mkdir], Vec::new());
     actions.insert(LIBRARY_TOP.to_string(), top);
-    Ok(Plan {
+    let mut plan = Plan {
         actions,
         top: LIBRARY_TOP.to_string(),
-    })
+    };
+    plan.finish(options, options.forbid_goroot_references);
+    Ok(plan)
 }
 
 /// The planned actions of `graph` and the keys of those that link a binary.
 fn plan_actions(
     graph: &ActionGraph,
     roots: &Roots,
-    options: PlanOptions,
+    options: &PlanOptions,
 ) -> Result<(BTreeMap<String, PlannedAction>, Vec<String>), PlanError> {
     let mut prefixes = PrefixMap::default();
     prefixes.add(&roots.goroot, Token::Goroot);

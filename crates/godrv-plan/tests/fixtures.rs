@@ -21,6 +21,17 @@ fn plan_case_in(
     module: &str,
     modcache: Option<&str>,
 ) -> (Plan, tempfile::TempDir) {
+    plan_case_with(version, case, module, modcache, &PlanOptions::default())
+}
+
+/// [`plan_case_in`] with `options`.
+fn plan_case_with(
+    version: &str,
+    case: &str,
+    module: &str,
+    modcache: Option<&str>,
+    options: &PlanOptions,
+) -> (Plan, tempfile::TempDir) {
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
     )
@@ -38,7 +49,7 @@ fn plan_case_in(
         goroot: PathBuf::from(goroot),
         modcache: modcache.map(PathBuf::from),
     };
-    (plan(&graph, &roots, PlanOptions::default()).unwrap(), tmp)
+    (plan(&graph, &roots, options).unwrap(), tmp)
 }
 
 fn specs_by_package(plan: &Plan) -> BTreeMap<String, String> {
@@ -234,9 +245,10 @@ fn library_plan_has_the_same_compile_actions_as_a_program() {
         };
         let options = PlanOptions {
             split_link_objects: true,
+            ..PlanOptions::default()
         };
-        let program = plan(&graph, &roots, options).unwrap();
-        let library = plan_library(&graph, &roots, options, "go-std").unwrap();
+        let program = plan(&graph, &roots, &options).unwrap();
+        let library = plan_library(&graph, &roots, &options, "go-std").unwrap();
         let compiles: Vec<_> = program
             .actions
             .iter()
@@ -271,4 +283,53 @@ fn library_plan_has_the_same_compile_actions_as_a_program() {
         }
         assert_eq!(seen.len(), library.actions.len(), "{version}/{case}");
     }
+}
+
+/// The options that used to be passes over a returned plan are applied by `plan` itself: the
+/// tool environment reaches every command (unless it sets the variable), links forbid GOROOT
+/// references, and binaries go to the cross build's subdirectory.
+#[test]
+fn options_finish_the_plan() {
+    let options = PlanOptions {
+        tool_env: vec![
+            ("GOARCH".into(), "arm64".into()),
+            ("GOAMD64".into(), "v3".into()),
+        ],
+        forbid_goroot_references: true,
+        bin_subdir: Some("linux_arm64".into()),
+        ..PlanOptions::default()
+    };
+    let (plain, _tmp) = plan_case("go1.27", "packages", "packages");
+    let (plan, _tmp2) = plan_case_with("go1.27", "packages", "packages", None, &options);
+    assert_eq!(plain.actions.len(), plan.actions.len());
+    let mut runs = 0;
+    for action in plan.actions.values() {
+        for step in &action.spec.steps {
+            if let ExecStep::Run { env, .. } = step {
+                runs += 1;
+                let arch: Vec<&str> = env
+                    .iter()
+                    .filter(|(k, _)| k == "GOARCH")
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(arch.len(), 1, "{}: GOARCH once", action.name);
+                assert!(env.iter().any(|(k, v)| k == "GOAMD64" && v == "v3"));
+            }
+        }
+        assert_eq!(
+            action.spec.forbid_goroot_reference,
+            action.role == Role::Link,
+            "{}",
+            action.name
+        );
+        for binary in &action.binaries {
+            assert!(binary.starts_with("linux_arm64/"), "{binary}");
+        }
+    }
+    assert!(runs > 10);
+    assert!(plain
+        .actions
+        .values()
+        .all(|a| !a.spec.forbid_goroot_reference));
+    assert!(plan.actions.values().any(|a| !a.binaries.is_empty()));
 }

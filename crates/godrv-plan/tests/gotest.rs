@@ -71,7 +71,7 @@ fn test_plan_with(
     gotest::plan_tests(
         &graph,
         &roots,
-        PlanOptions::default(),
+        &PlanOptions::default(),
         &packages,
         flags,
         data,
@@ -257,7 +257,7 @@ fn test_actions_reuse_the_build_plan_derivations() {
     let tmp = tempfile::tempdir().unwrap();
     let tests = test_plan(tmp.path(), &[]);
     let (graph, roots) = graph_of("hello-cgo1", "hello", tmp.path());
-    let build: Plan = plan(&graph, &roots, PlanOptions::default()).unwrap();
+    let build: Plan = plan(&graph, &roots, &PlanOptions::default()).unwrap();
     let build_keys = build.actions.len();
     let build_top = build.top.clone();
     let merged = gotest::with_tests(build.clone(), tests.clone(), CheckMode::Run);
@@ -295,7 +295,7 @@ fn binaries_mode_has_the_test_binaries_on_top() {
     let tmp = tempfile::tempdir().unwrap();
     let tests = test_plan(tmp.path(), &[]);
     let (graph, roots) = graph_of("hello", "hello", tmp.path());
-    let build = plan(&graph, &roots, PlanOptions::default()).unwrap();
+    let build = plan(&graph, &roots, &PlanOptions::default()).unwrap();
     let merged = gotest::with_tests(build, tests, CheckMode::Binaries);
     assert_eq!(merged.actions[&merged.top].binaries, ["testc.test"]);
 }

@@ -86,7 +86,7 @@ fn a_package_above_the_main_module_compiles_in_a_directory_of_its_sources() {
         goroot: PathBuf::from("/usr/lib/go-1.27"),
         modcache: None,
     };
-    let plan = plan(&graph, &roots, PlanOptions::default()).unwrap();
+    let plan = plan(&graph, &roots, &PlanOptions::default()).unwrap();
     let by_package = |p: &str| {
         plan.actions
             .values()

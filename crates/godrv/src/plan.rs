@@ -77,7 +77,7 @@ const STD_TOP: &str = "go-std";
 pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<DrvPlan> {
     let graph = godrv_script::parse_script("", inputs.src_root)?;
     let plan =
-        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
+        godrv_plan::plan_library(&graph, &plan_roots(inputs), &plan_options(inputs), STD_TOP)?;
     Ok(DrvPlan::new(&plan, inputs.addressing, &BTreeSet::new())?)
 }
 
@@ -157,20 +157,12 @@ fn plan_build(
         godrv_plan::cc::complete_c_commands(&mut graph, &facts, tools.goroot)
             .context("adding the probed C compiler flags")?;
     }
-    let mut plan = match inputs.what {
-        Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs)),
-        Packages::Std => {
-            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)
-        }
+    let options = plan_options(inputs);
+    let plan = match inputs.what {
+        Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), &options),
+        Packages::Std => godrv_plan::plan_library(&graph, &plan_roots(inputs), &options, STD_TOP),
     }
     .context("planning the build")?;
-    plan.add_tool_env(&inputs.request.tool_env());
-    if !inputs.request.allow_go_reference {
-        plan.forbid_goroot_references();
-    }
-    if let Some(subdir) = inputs.request.cross_bin_subdir() {
-        plan.put_binaries_in(&subdir);
-    }
     Ok((
         plan,
         Timing {
@@ -190,10 +182,15 @@ fn plan_roots(inputs: &PlanInputs<'_>) -> godrv_plan::Roots {
     }
 }
 
-/// The export/link split only pays off with content addressing (early cutoff).
+/// The planner's settings from the request: the export/link split only pays off with content
+/// addressing (early cutoff); go's tool environment; `allowGoReference`; a cross build's
+/// `bin/<goos>_<goarch>/`.
 fn plan_options(inputs: &PlanInputs<'_>) -> godrv_plan::PlanOptions {
     godrv_plan::PlanOptions {
         split_link_objects: inputs.addressing == Addressing::ContentAddressed,
+        tool_env: inputs.request.tool_env(),
+        forbid_goroot_references: !inputs.request.allow_go_reference,
+        bin_subdir: inputs.request.cross_bin_subdir(),
     }
 }
 
@@ -265,18 +262,14 @@ fn add_tests(
         })?;
     gotest::add_testmains(&mut graph, &tests.testmains).context("adding the test mains")?;
     let flags = gotest::test_binary_flags(&inputs.request.check.flags);
-    let mut test_plan = gotest::plan_tests(
+    let test_plan = gotest::plan_tests(
         &graph,
         &plan_roots(inputs),
-        plan_options(inputs),
+        &plan_options(inputs),
         &tests.packages,
         &flags,
         &data,
     )
     .context("planning the tests")?;
-    test_plan.plan.add_tool_env(&inputs.request.tool_env());
-    if let Some(subdir) = inputs.request.cross_bin_subdir() {
-        test_plan.plan.put_binaries_in(&subdir);
-    }
     Ok(gotest::with_tests(plan, test_plan, mode))
 }
