@@ -356,7 +356,10 @@ let
       };
     in
     if mode == "dyn" then
-      dynPlanner name config { godrvStdPlan = stdPlanner config; }
+      dynPlanner name config (
+        { godrvStdPlan = stdPlanner config; }
+        // (if depsPlanner args config == null then { } else { godrvDepsPlan = depsPlanner args config; })
+      )
     else
       derivation {
         name = "${name}-plan.json";
@@ -403,6 +406,47 @@ let
         src = "";
       }
     ) { };
+  # The derivations of the packages of the third-party modules the program's go.mod requires (the
+  # module cache or the lockfile's modules), registered by a planner that sees only go.mod and
+  # go.sum: an edit of the program's own sources does not change its inputs, so it runs once per
+  # go.mod/go.sum and settings, and its output (a "go-deps" derivation depending on all of them,
+  # never built) is an input of the program's dyn planner, which then finds them valid instead of
+  # adding them again after every edit. It plans every package of those modules that `go list`
+  # loads without error (commands left out), a superset of what the program imports. An
+  # optimization only: if its planning fails, it says so in its log and registers nothing.
+  # null (no such planner) without third-party modules (or with them in vendor/, which are
+  # sources), for a go.work workspace, and when `src` is not a plain path (a derivation's output:
+  # reading its go.mod would need import from derivation).
+  depsPlanner =
+    args: config:
+    let
+      modRoot = args.modRoot or "";
+      plain = builtins.isPath args.src || (builtins.isString args.src && !(builtins.hasContext args.src));
+      root = if modRoot == "" then "" else "${modRoot}/";
+      # The go.mod and go.sum of modRoot (and the directories above them), nothing else.
+      keep = [ "${root}go.mod" "${root}go.sum" ] ++ parents modRoot;
+      parents = dir: if dir == "" || dir == "." then [ ] else [ dir ] ++ parents (dirOf' dir);
+      dirOf' = d: let p = builtins.dirOf d; in if p == "." then "" else p;
+      prefix = "${toString args.src}/";
+      moduleFiles = builtins.path {
+        path = args.src;
+        name = "go-module-files";
+        filter = p: _type: builtins.elem (builtins.substring (builtins.stringLength prefix) 1000000 (toString p)) keep;
+      };
+    in
+    if (config.modcache == null && config.lockedModules == null) || !plain
+      || builtins.pathExists "${toString args.src}/${root}go.work" then
+      null
+    else
+      dynPlanner "go-deps" (
+        removeAttrs config [ "subPackages" "excludedPackages" "ldflags" ]
+        // {
+          deps = true;
+          name = "go-deps";
+          src = "${moduleFiles}";
+          check = { mode = null; flags = [ ]; };
+        }
+      ) { godrvStdPlan = stdPlanner config; };
   # The fields of a program planner's configuration that std's planner takes. Not goCacheSeed:
   # go-std and go-index, both needed before a toolchain's first program planner, build side by side.
   stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];

@@ -217,6 +217,11 @@ pub struct PlanConfig {
     /// program planners' inputs, so that they need not add them again (see nix/core.nix).
     #[serde(default)]
     pub std: bool,
+    /// Plan the packages of the third-party modules the module in `src` requires
+    /// (`gobuild::Packages::Deps`; `src` then holds only its `go.mod` and `go.sum`): the
+    /// dependencies' planner, which does for them what `std` does for std's (see nix/core.nix).
+    #[serde(default)]
+    pub deps: bool,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -347,7 +352,7 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     };
     let mode = match inputs.what {
         Packages::Module => check_mode(inputs.request),
-        Packages::Std => None,
+        Packages::Std | Packages::Deps => None,
     };
     std::thread::scope(|threads| {
         let tests = mode.map(|_| {
@@ -373,14 +378,32 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
     })
 }
 
-/// Name of the std plan's top derivation (`nix/core.nix` names std's planner after it).
-const STD_TOP: &str = "go-std";
+/// Name of the top derivation of a library plan (std's, or the dependencies'); `nix/core.nix`
+/// names the planners after them.
+fn library_top(what: Packages) -> &'static str {
+    match what {
+        Packages::Std => "go-std",
+        Packages::Deps | Packages::Module => "go-deps",
+    }
+}
 
-/// The std plan of an empty script: its top derivation and nothing else.
-fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
-    let graph = godrv_script::parse_script("", inputs.src_root)?;
-    let plan =
-        godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)?;
+/// The graph of a script without actions (`parse_script` takes an empty script for a failed `go`).
+fn empty_graph(start_dir: &Path) -> godrv_script::ActionGraph {
+    godrv_script::ActionGraph {
+        start_dir: start_dir.to_path_buf(),
+        actions: BTreeMap::new(),
+    }
+}
+
+/// The library plan of an empty script: its top derivation and nothing else.
+fn empty_library_plan(inputs: &PlanInputs<'_>) -> Result<IfdPlan> {
+    let graph = empty_graph(inputs.src_root);
+    let plan = godrv_plan::plan_library(
+        &graph,
+        &plan_roots(inputs),
+        plan_options(inputs),
+        library_top(inputs.what),
+    )?;
     Ok(IfdPlan::new(&plan, inputs.addressing))
 }
 
@@ -407,13 +430,17 @@ fn plan_build(
         inputs.what,
     )?;
     let t1 = Instant::now();
-    let mut graph =
+    // The dependencies' planner gives no script when the modules have no package to build.
+    let mut graph = if inputs.what == Packages::Deps && script.text.is_empty() {
+        empty_graph(&script.start_dir)
+    } else {
         godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
             format!(
                 "parsing the `go build -n` script of {}",
                 script.start_dir.display()
             )
-        })?;
+        })?
+    };
     let t2 = Instant::now();
     // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
     let mut pkg_config = BTreeMap::new();
@@ -468,9 +495,12 @@ fn plan_build(
     }
     let mut plan = match inputs.what {
         Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), plan_options(inputs)),
-        Packages::Std => {
-            godrv_plan::plan_library(&graph, &plan_roots(inputs), plan_options(inputs), STD_TOP)
-        }
+        Packages::Std | Packages::Deps => godrv_plan::plan_library(
+            &graph,
+            &plan_roots(inputs),
+            plan_options(inputs),
+            library_top(inputs.what),
+        ),
     }
     .context("planning the build")?;
     plan.add_tool_env(&inputs.request.tool_env());
@@ -699,19 +729,32 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         name: Some(&config.name),
         override_packages: config.package_inputs.keys().cloned().collect(),
         go_cache_seed: config.go_cache_seed.as_deref().map(Path::new),
-        what: if config.std {
-            Packages::Std
-        } else {
-            Packages::Module
+        what: match (config.std, config.deps) {
+            (true, _) => Packages::Std,
+            (false, true) => Packages::Deps,
+            (false, false) => Packages::Module,
         },
     };
-    let plan = match make_plan(&inputs, scratch.path()) {
-        // std's plan only saves the program planners work: without it they add std themselves.
-        Err(e) if config.std => {
+    let planned = make_plan(&inputs, scratch.path()).and_then(|plan| {
+        if assembled.is_some() {
+            if let Some(t) = plan.actions.values().find(|t| t.modcache) {
+                bail!(
+                    "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
+                    t.name
+                );
+            }
+        }
+        Ok(plan)
+    });
+    let plan = match planned {
+        // A library plan (std's, the dependencies') only saves the program planners work:
+        // without it they add the derivations they need themselves.
+        Err(e) if inputs.what != Packages::Module => {
             eprintln!(
-                "godrv: warning: planning std failed, so no std derivation is registered ahead (the program's planner adds the ones it needs): {e:#}"
+                "godrv: warning: planning {} failed, so none of its derivations is registered ahead (the program's planner adds the ones it needs): {e:#}",
+                library_top(inputs.what)
             );
-            empty_std_plan(&inputs)?
+            empty_library_plan(&inputs)?
         }
         result => result.map_err(|e| match &config.lockfile {
             Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
@@ -720,14 +763,6 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             _ => e,
         })?,
     };
-    if assembled.is_some() {
-        if let Some(t) = plan.actions.values().find(|t| t.modcache) {
-            bail!(
-                "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
-                t.name
-            );
-        }
-    }
     match config.mode {
         PlanMode::Ifd => {
             let json = serde_json::to_string_pretty(&plan)?;
@@ -1012,7 +1047,7 @@ fn read_input(file: &Path) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_to_build;
+    use super::*;
 
     #[test]
     fn count_to_build_reads_nix_dry_run() {
@@ -1026,5 +1061,34 @@ mod tests {
         );
         assert_eq!(count_to_build("these 3 paths will be fetched\n"), None);
         assert_eq!(count_to_build(""), None);
+    }
+
+    /// A std or dependencies' planner whose `go` fails registers the plan of an empty script
+    /// (its top and nothing else); it used to fail itself, in `parse_script`, which takes an
+    /// empty script for a failed `go` ("script has no actions").
+    #[test]
+    fn failed_library_planner_registers_an_empty_plan() {
+        let go = InputRef {
+            path: "/nix/store/00000000000000000000000000000000-go".into(),
+            drv: None,
+            output: None,
+        };
+        for what in [Packages::Std, Packages::Deps] {
+            let inputs = PlanInputs {
+                src_root: Path::new("/build/src"),
+                request: &BuildRequest::default(),
+                go: &go,
+                cc: None,
+                modcache: None,
+                addressing: Addressing::ContentAddressed,
+                name: None,
+                override_packages: BTreeSet::new(),
+                go_cache_seed: None,
+                what,
+            };
+            let plan = empty_library_plan(&inputs).expect("an empty library plan");
+            assert_eq!(plan.actions.len(), 1, "{what:?}");
+            assert_eq!(plan.actions[&plan.top].name, library_top(what));
+        }
     }
 }
