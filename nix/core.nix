@@ -444,6 +444,10 @@ let
           deps = true;
           name = "go-deps";
           src = "${moduleFiles}";
+          # The module cache by its output path only: its fixed-output derivation reads the whole
+          # source (`go mod download` runs in it), so its .drv changes with every edit; named in
+          # this planner's configuration, it would make the planner run again after every edit.
+          modcache = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
           check = { mode = null; flags = [ ]; };
         }
       ) { godrvStdPlan = stdPlanner config; };

@@ -331,9 +331,15 @@ fn plan_actions(
             }
         }
     }
-    // A split compile's link object is there to be linked: keep it whether or not a link of this
-    // script reads it, so that a package's derivation does not depend on what else the script
-    // builds (std's plan, which links nothing, gives the same std derivations as a program's).
+    // A compile keeps its archive (export data, and a split compile's link object) whether or
+    // not an action of this script reads it, so that a package's derivation does not depend on
+    // what else the script builds: std's and the dependencies' plans, which link nothing and
+    // import no leaf package, give the same derivations as a program's script.
+    for (i, part) in parts.iter().enumerate() {
+        if part.compiles_archive() {
+            keep[i].insert((spec::OUT_OUTPUT, ARCHIVE.to_string()));
+        }
+    }
     for i in &split {
         keep[*i].insert((spec::LINK_OUTPUT, ARCHIVE.to_string()));
     }
