@@ -22,7 +22,7 @@ use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/instantiate.nix`.
-pub const IFD_PLAN_VERSION: u32 = 2;
+pub const IFD_PLAN_VERSION: u32 = 3;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
 /// when there is one (`pkgs.go`), so that generated derivations depend on that output exactly as
@@ -50,6 +50,10 @@ pub struct SourceSet {
     pub files: BTreeSet<String>,
     /// The files and every directory above them: what the `builtins.path` filter admits.
     pub paths: BTreeSet<String>,
+    /// The sha256 of the set's NAR (nixbase32), in an IFD plan ([`IfdPlan::pin_hashes`]):
+    /// `builtins.path` given it neither walks nor hashes the source when the path is in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl SourceSet {
@@ -63,7 +67,12 @@ impl SourceSet {
                 prefix = dir;
             }
         }
-        SourceSet { name, files, paths }
+        SourceSet {
+            name,
+            files,
+            paths,
+            sha256: None,
+        }
     }
 }
 
@@ -76,6 +85,10 @@ pub struct ModuleDir {
     pub dir: String,
     /// Store path name of the module's source tree (`gomod-example.com-greet-v1.1.0`).
     pub name: String,
+    /// The sha256 of the module directory's NAR (nixbase32), in an IFD plan with a module cache
+    /// ([`IfdPlan::pin_hashes`]): the evaluator then does not hash the module's tree again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl ModuleDir {
@@ -83,6 +96,7 @@ impl ModuleDir {
         ModuleDir {
             dir: dir.to_string(),
             name: godrv_plan::sanitize_store_name(&format!("gomod-{dir}")),
+            sha256: None,
         }
     }
 }
@@ -211,6 +225,93 @@ impl IfdPlan {
             top: plan.top.clone(),
             actions: templates(plan, addressing),
         }
+    }
+}
+
+/// Reading a file to hash failed.
+#[derive(Debug, thiserror::Error)]
+#[error("hashing {path} for the plan: {source}")]
+pub struct HashError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
+/// `io::Write` into a sha256.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The nixbase32 sha256 of what `write` writes.
+fn nar_sha256(
+    write: impl FnOnce(&mut HashWriter) -> std::io::Result<()>,
+    path: &std::path::Path,
+) -> Result<String, HashError> {
+    let mut hasher = HashWriter(<sha2::Sha256 as sha2::Digest>::new());
+    write(&mut hasher).map_err(|source| HashError {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(godrv_derivation::nixbase32::encode(
+        &sha2::Digest::finalize(hasher.0),
+    ))
+}
+
+impl IfdPlan {
+    /// Records the NAR sha256 of every source set (files under `src_root`) and, with a module
+    /// cache, of every module directory the plan reads: the IFD front end gives them to
+    /// `builtins.path`, which then only checks that the path is valid instead of walking `src`
+    /// with a filter per package and hashing every module tree at every evaluation. The paths are
+    /// the same (Nix checks the hash when it does add a path).
+    pub fn pin_hashes(
+        &mut self,
+        src_root: &std::path::Path,
+        modcache: Option<&std::path::Path>,
+    ) -> Result<(), HashError> {
+        let mut sets: BTreeMap<BTreeSet<String>, String> = BTreeMap::new();
+        let mut modules: BTreeMap<String, String> = BTreeMap::new();
+        for template in self.actions.values_mut() {
+            if let Some(set) = &mut template.src {
+                let hash = match sets.get(&set.files) {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let hash = nar_sha256(
+                            |w| {
+                                godrv_derivation::nar::write_nar_of_files(
+                                    src_root,
+                                    set.files.iter().map(String::as_str),
+                                    w,
+                                )
+                            },
+                            src_root,
+                        )?;
+                        sets.insert(set.files.clone(), hash.clone());
+                        hash
+                    }
+                };
+                set.sha256 = Some(hash);
+            }
+            if let (Some(module), Some(modcache)) = (&mut template.module, modcache) {
+                let hash = match modules.get(&module.dir) {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let dir = modcache.join(&module.dir);
+                        let hash = nar_sha256(|w| godrv_derivation::nar::write_nar(&dir, w), &dir)?;
+                        modules.insert(module.dir.clone(), hash.clone());
+                        hash
+                    }
+                };
+                module.sha256 = Some(hash);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -765,6 +765,16 @@ fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     };
     match config.mode {
         PlanMode::Ifd => {
+            let mut plan = plan;
+            let t0 = Instant::now();
+            plan.pin_hashes(
+                src_root,
+                config.modcache.as_ref().map(|m| Path::new(&m.path)),
+            )?;
+            eprintln!(
+                "godrv: hashed the plan's source sets and modules in {} ms",
+                t0.elapsed().as_millis()
+            );
             let json = serde_json::to_string_pretty(&plan)?;
             std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
         }
