@@ -5,7 +5,7 @@
 //! come from Rust; its *symbolic* attributes (dependencies, source set, toolchain) are resolved by
 //! the front end:
 //!
-//! - **IFD** ([`IfdPlan`]): the templates are written as JSON; `nix/instantiate.nix` calls
+//! - **IFD** ([`IfdPlan`]): the templates are written as JSON; `instantiate` in `nix/core.nix` calls
 //!   `derivation` with `builder = "${godrv}/bin/godrv"`, `args = [ "exec" ]`, `goroot = go`,
 //!   `depN = <dependency>`, `src = builtins.path { … }` and the literal attributes.
 //! - **dynamic derivations** ([`register`]): the same attributes are resolved here and every
@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
-/// Version of the IFD plan JSON read by `nix/instantiate.nix`.
+/// Version of the IFD plan JSON read by `instantiate` in `nix/core.nix`.
 pub const IFD_PLAN_VERSION: u32 = 3;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
