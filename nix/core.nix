@@ -15,7 +15,12 @@ let
     # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
     # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
     "proxyVendor"
+    # "package" (every package its own derivation) or "module" (std as one derivation; see
+    # nix/README.md).
+    "granularity"
   ];
+  granularities = [ "package" "module" ];
+  granularityOf = args: args.granularity or "package";
 
   # buildGoModule arguments godrv does not implement yet: an error that says so, never ignored.
   notImplemented = fn: what: throw "godrv.${fn}: ${what} is not implemented yet (see nix/README.md).";
@@ -133,6 +138,8 @@ let
       throw "godrv.${fn}: `checkData` must be an attribute set of import path (or \"*\" for every package) → list of paths relative to modRoot, e.g. { \"example.com/m/parser\" = [ \"testdata\" ]; } (got ${builtins.typeOf args.checkData} or a value that is not a list of strings)."
     else if (args.modules or null) != null && (args.vendorHash or null) != null then
       throw "godrv.${fn}: give either `vendorHash` (one fixed-output derivation for all modules) or `modules` (a lockfile: one per module), not both."
+    else if !(builtins.elem (granularityOf args) granularities) then
+      throw "godrv.${fn}: `granularity` must be one of ${builtins.concatStringsSep ", " (map (g: "\"${g}\"") granularities)} (got ${builtins.toJSON (args.granularity)})."
     else if !(args ? src) then
       throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
     else if !(args ? pname || args ? name) then
@@ -353,12 +360,16 @@ let
         goFlags = [ ];
         goCacheSeed = "${goIndex}";
         env = removeAttrs (userEnv args) downloadEnv;
+        granularity = granularityOf args;
       };
     in
     if mode == "dyn" then
+      # In "module" granularity std is one derivation the program's planner adds itself, and
+      # third-party modules one each: the std and dependencies' planners are not needed.
       dynPlanner name config (
-        { godrvStdPlan = stdPlanner config; }
-        // (if depsPlanner args config == null then { } else { godrvDepsPlan = depsPlanner args config; })
+        if config.granularity != "package" then { }
+        else { godrvStdPlan = stdPlanner config; }
+          // (if depsPlanner args config == null then { } else { godrvDepsPlan = depsPlanner args config; })
       )
     else
       derivation {
@@ -504,7 +515,8 @@ let
             goroot = go;
           }
           // a.env
-          // builtins.mapAttrs (_: d: drvs.${d.key}.${d.output}) a.deps
+          # A dependency is an output of a derivation, or a directory of it (a group member's).
+          // builtins.mapAttrs (_: d: if d ? dir then "${drvs.${d.key}.${d.output}}/${d.dir}" else drvs.${d.key}.${d.output}) a.deps
           // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })

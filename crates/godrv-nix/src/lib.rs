@@ -108,7 +108,7 @@ pub struct Template {
     pub name: String,
     /// Literal string attributes (the action spec, `outputHashMode`, …).
     pub env: BTreeMap<String, String>,
-    /// Attribute name → plan key of the dependency whose output it holds.
+    /// Attribute name → plan key of the dependency whose output (or directory of it) it holds.
     pub deps: BTreeMap<String, DepRef>,
     /// Output names; more than `out` only for a split compile (`link`, `out`).
     pub outputs: Vec<String>,
@@ -162,6 +162,11 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
     let mut env = BTreeMap::new();
     let spec_json = serde_json::to_string(&action.spec).expect("an action spec always serializes");
     env.insert(spec::SPEC_ATTR.to_string(), spec_json);
+    if action.role == Role::Group {
+        // A group's spec (all of std: ~1 MB) is more than one environment variable may hold
+        // (Linux: 128 KiB): Nix writes it to a file and gives its path in `godrvActionPath`.
+        env.insert("passAsFile".to_string(), spec::SPEC_ATTR.to_string());
+    }
     if addressing == Addressing::ContentAddressed {
         env.extend(ca_env().iter().map(|(k, v)| (k.to_string(), v.to_string())));
     }
@@ -172,13 +177,23 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         .map(|(i, key)| (spec::dep_attr(i), key.clone()))
         .collect();
     let src = (!action.sources.is_empty()).then(|| {
-        let base = action.package.as_deref().unwrap_or("action");
+        let base = match &action.package {
+            Some(package) => package.as_str(),
+            None if action.role == Role::Group => action.name.as_str(),
+            None => "action",
+        };
         SourceSet::new(
             godrv_plan::sanitize_store_name(&format!("src-{base}")),
             action.sources.clone(),
         )
     });
-    let uses_c = action.spec.steps.iter().any(|s| match s {
+    // A group's members' steps count as its own.
+    let steps = action
+        .spec
+        .steps
+        .iter()
+        .chain(action.spec.members.values().flat_map(|m| &m.action.steps));
+    let uses_c = steps.into_iter().any(|s| match s {
         spec::ExecStep::Run { argv, .. } => argv.iter().any(|a| a.ends_with("/cgo") || a == "cgo"),
         _ => false,
     });
@@ -391,6 +406,7 @@ mod tests {
                 deps: 0,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: Default::default(),
             },
         }
     }

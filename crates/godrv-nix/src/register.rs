@@ -399,10 +399,14 @@ pub fn derivation(
             .or_default()
             .outputs
             .insert(dep_ref.output.clone());
-        let value = match dep.outputs.get(&dep_ref.output) {
+        let mut value = match dep.outputs.get(&dep_ref.output) {
             Some(path) => path.clone(),
             None => upstream_placeholder(&dep.drv, &dep_ref.output),
         };
+        if let Some(dir) = &dep_ref.dir {
+            // A directory of a group's output: `"${group.out}/<dir>"` in Nix.
+            value = format!("{value}/{dir}");
+        }
         env.insert(attr.clone(), value);
     }
     for name in &template.outputs {

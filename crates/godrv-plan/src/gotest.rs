@@ -320,6 +320,7 @@ fn run_action(
         deps: vec![DepRef {
             key: link.to_string(),
             output: spec::OUT_OUTPUT.to_string(),
+            dir: None,
         }],
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: run_sources(src_root, package, data)?,
@@ -336,6 +337,7 @@ fn run_action(
             deps: 1,
             keep: vec![],
             forbid_goroot_reference: false,
+            members: Default::default(),
         },
     })
 }
@@ -460,10 +462,12 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
             let mut deps = vec![DepRef {
                 key: build_top,
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             }];
             deps.extend(tests.runs.values().map(|run| DepRef {
                 key: renamed[run].clone(),
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             }));
             let binaries = merged.actions[&deps[0].key].binaries.clone();
             merged.actions.insert(
@@ -485,6 +489,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                         deps: deps.len(),
                         keep: vec![],
                         forbid_goroot_reference: false,
+                        members: Default::default(),
                     },
                     deps,
                 },

@@ -18,6 +18,7 @@
 
 pub mod cc;
 pub mod gotest;
+pub mod group;
 pub mod pkgconfig;
 pub mod rewrite;
 pub mod spec;
@@ -61,11 +62,15 @@ impl Default for PlanOptions {
     }
 }
 
-/// A dependency: a planned action's output.
+/// A dependency: a planned action's output, or one directory of it (a group's output holds one
+/// directory per member: see [`group`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DepRef {
     pub key: String,
     pub output: String,
+    /// The directory inside the output (a group member's import path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 /// The role of a planned action in the build.
@@ -79,6 +84,8 @@ pub enum Role {
     /// Runs a test binary (see [`gotest`]).
     Test,
     Other,
+    /// Several actions built by one derivation (see [`group`]).
+    Group,
 }
 
 /// One derivation of the plan.
@@ -430,6 +437,7 @@ fn plan_actions(
                     .map(|(d, output)| DepRef {
                         key: parts[*d].key.clone(),
                         output: output.to_string(),
+                        dir: None,
                     })
                     .collect(),
                 outputs,
@@ -453,6 +461,7 @@ fn plan_actions(
                         })
                         .collect(),
                     forbid_goroot_reference: false,
+                    members: Default::default(),
                 },
             },
         );
@@ -915,6 +924,7 @@ fn gathering_action(
             .map(|key| DepRef {
                 key: key.clone(),
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             })
             .collect(),
         outputs: vec![spec::OUT_OUTPUT.to_string()],
@@ -927,6 +937,7 @@ fn gathering_action(
             deps: deps.len(),
             keep: vec![],
             forbid_goroot_reference: false,
+            members: Default::default(),
         },
     }
 }

@@ -19,6 +19,7 @@ use godrv_plan::gotest::{self, CheckMode};
 use crate::gobuild::{self, BuildRequest, GoTools, Packages};
 use crate::lockfile::{self, LockedInput};
 use crate::path_toolchain::{self, ToolchainFile};
+use godrv_plan::group::Granularity;
 
 /// Build Go programs with Nix, one derivation per Go package.
 #[derive(Parser)]
@@ -139,11 +140,30 @@ enum Command {
         /// derivations.
         #[arg(long, value_name = "JSON")]
         request: Option<String>,
+        /// `package`: every package its own derivation; `module`: the standard library as one
+        /// derivation (the Nix functions' `granularity`). Overrides the request's.
+        #[arg(long, value_enum)]
+        granularity: Option<GranularityArg>,
         /// Name of the top derivation (the Nix functions use `pname-version`); default: the
         /// program's name.
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GranularityArg {
+    Package,
+    Module,
+}
+
+impl From<GranularityArg> for Granularity {
+    fn from(g: GranularityArg) -> Self {
+        match g {
+            GranularityArg::Package => Granularity::Package,
+            GranularityArg::Module => Granularity::Module,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,6 +306,7 @@ impl Cli {
                 dry_run,
                 env,
                 request,
+                granularity,
                 name,
             } => {
                 let env = env
@@ -300,6 +321,9 @@ impl Cli {
                     None => BuildRequest::default(),
                 };
                 request.sub_packages.extend(sub_packages);
+                if let Some(granularity) = granularity {
+                    request.granularity = granularity.into();
+                }
                 let options = BuildOptions {
                     addressing: addressing.into(),
                     dry_run,
@@ -324,6 +348,7 @@ fn scratch_dir() -> Result<tempfile::TempDir> {
 }
 
 /// What a plan is made from.
+#[derive(Clone)]
 struct PlanInputs<'a> {
     src_root: &'a Path,
     request: &'a BuildRequest,
@@ -354,6 +379,8 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         Packages::Module => check_mode(inputs.request),
         Packages::Std | Packages::Deps => None,
     };
+    let group_std =
+        inputs.what == Packages::Module && inputs.request.granularity == Granularity::Module;
     std::thread::scope(|threads| {
         let tests = mode.map(|_| {
             threads.spawn(|| {
@@ -365,15 +392,26 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
                 )
             })
         });
+        let std = group_std.then(|| threads.spawn(|| std_plan(inputs, &scratch.join("std"))));
         let build = plan_build(inputs, &tools, scratch);
         let tests = tests
             .map(|t| t.join().expect("the `go test -c -n` thread does not panic"))
+            .transpose();
+        let std = std
+            .map(|t| {
+                t.join()
+                    .expect("the `go build -n std` thread does not panic")
+            })
             .transpose();
         let (plan, timing) = build?;
         let mut plan = match (mode, tests?) {
             (Some(mode), tests) => add_tests(plan, mode, inputs, tests.flatten())?,
             (None, _) => plan,
         };
+        if let Some(std) = std? {
+            godrv_plan::group::group_std(&mut plan, &std)
+                .context("making the standard library one derivation (granularity \"module\")")?;
+        }
         finish_plan(&mut plan, inputs, timing)
     })
 }
@@ -385,6 +423,29 @@ fn library_top(what: Packages) -> &'static str {
         Packages::Std => "go-std",
         Packages::Deps | Packages::Module => "go-deps",
     }
+}
+
+/// The plan of every std package (`go build -n std`) with the settings of `inputs`, as std's own
+/// planner makes it (an empty start directory in `scratch`, no module cache): what the std group
+/// of granularity "module" is made of.
+fn std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
+    let root = scratch.join("go/std");
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let std_inputs = PlanInputs {
+        src_root: &root,
+        modcache: None,
+        what: Packages::Std,
+        ..inputs.clone()
+    };
+    let tools = GoTools {
+        goroot: Path::new(&inputs.go.path),
+        cc: inputs.cc.map(|c| Path::new(&c.path)),
+        modcache: None,
+        go_cache_seed: inputs.go_cache_seed,
+    };
+    let (plan, _) = plan_build(&std_inputs, &tools, scratch)
+        .context("planning the standard library (`go build -n std`) for granularity \"module\"")?;
+    Ok(plan)
 }
 
 /// The graph of a script without actions (`parse_script` takes an empty script for a failed `go`).

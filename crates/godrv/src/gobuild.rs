@@ -54,6 +54,10 @@ pub struct BuildRequest {
     /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
     #[serde(default)]
     pub check: CheckRequest,
+    /// `package`: one derivation per package; `module`: the standard library as one derivation
+    /// (see `godrv_plan::group`).
+    #[serde(default)]
+    pub granularity: godrv_plan::group::Granularity,
 }
 
 /// What to do with the packages' tests.
