@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant: fail if either fails
+# shellcheck disable=SC2034 # GRANULARITY is read by the helpers of tests/e2e/run
 # Granularity "module" (issue 18): the standard library is one derivation, shared by every
 # program built with the same toolchain and settings; the program's own packages keep one
 # derivation each. Sourced by tests/e2e/run.
