@@ -521,6 +521,7 @@ let
           // (if a.src != null then { src = sourceSet a.src; } else { })
           // (if a.cc && cc != null then { inherit cc; } else { })
           // (if a.module != null then { module = moduleInput a.module; } else { })
+          // builtins.mapAttrs (_: moduleInput) (a.modules or { })
           // (if a.modcache then { inherit modcache; } else { })
           // (
             let

@@ -118,6 +118,9 @@ pub struct Template {
     pub cc: bool,
     /// The module it reads, given as the `module` attribute (that module's store path).
     pub module: Option<ModuleDir>,
+    /// A group of several modules: each one's store path as the attribute named here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub modules: BTreeMap<String, ModuleDir>,
     /// Gets the whole module cache as the `modcache` attribute.
     pub modcache: bool,
     /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
@@ -208,6 +211,11 @@ fn template(action: &PlannedAction, addressing: Addressing) -> Template {
         src,
         cc,
         module: action.module.as_deref().map(ModuleDir::new),
+        modules: action
+            .group_modules
+            .iter()
+            .map(|(attr, dir)| (attr.clone(), ModuleDir::new(dir)))
+            .collect(),
         modcache: action.uses_modcache,
         inputs: cc && (user_code || action.role == Role::Link),
         input_packages: Vec::new(),
@@ -229,7 +237,7 @@ impl IfdPlan {
     pub fn modules(&self) -> BTreeSet<&ModuleDir> {
         self.actions
             .values()
-            .filter_map(|t| t.module.as_ref())
+            .flat_map(|t| t.module.iter().chain(t.modules.values()))
             .collect()
     }
 
@@ -395,6 +403,7 @@ mod tests {
             sources: sources.iter().map(|s| s.to_string()).collect(),
             uses_modcache: false,
             module: None,
+            group_modules: BTreeMap::new(),
             binaries: vec![],
             spec: spec::ActionSpec {
                 steps: vec![spec::ExecStep::Run {

@@ -358,6 +358,12 @@ pub fn derivation(
         })?;
         env.insert("module".into(), add_input(&mut drv, input)?);
     }
+    for (attr, module) in &template.modules {
+        let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
+            RegisterError::MissingModule(template.name.clone(), module.dir.clone())
+        })?;
+        env.insert(attr.clone(), add_input(&mut drv, input)?);
+    }
     if template.modcache {
         if let Some(modcache) = &toolchain.modcache {
             env.insert("modcache".into(), add_input(&mut drv, modcache)?);

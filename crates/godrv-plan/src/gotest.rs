@@ -326,6 +326,7 @@ fn run_action(
         sources: run_sources(src_root, package, data)?,
         uses_modcache: false,
         module: None,
+        group_modules: BTreeMap::new(),
         binaries: vec![],
         spec: ActionSpec {
             steps: vec![ExecStep::Test {
@@ -480,6 +481,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                     sources: BTreeSet::new(),
                     uses_modcache: false,
                     module: None,
+                    group_modules: BTreeMap::new(),
                     binaries,
                     spec: ActionSpec {
                         steps: vec![ExecStep::Copy {

@@ -6,6 +6,10 @@
 //! outputs (`link`, `out`) hold one directory per member, named after the member's import path.
 //! A dependent names (group, output, directory) in a [`DepRef`], and its own spec does not change.
 //!
+//! - [`group_modules`]: each third-party module is one group of the packages the build needs from
+//!   it; modules whose packages import each other in a cycle are one group. The main module,
+//!   local `replace` directories and `go.work` modules (sources in the user's tree) are not
+//!   grouped: one derivation per package keeps early cutoff where edits happen.
 //! - [`group_std`]: the standard library is one group made of every package of
 //!   `go build -n std` (planned with the same std-shaping settings as the program), so it is the
 //!   same derivation in every program built with the same toolchain and settings.
@@ -24,7 +28,9 @@ pub enum Granularity {
     /// Every package its own derivation.
     #[default]
     Package,
-    /// The standard library one derivation ([`group_std`]); every other package its own.
+    /// The standard library one derivation ([`group_std`]), each third-party module (or import
+    /// cycle of modules) one ([`group_modules`]); the main module's packages, local `replace`
+    /// directories and `go.work` modules one derivation per package.
     Module,
 }
 
@@ -114,6 +120,121 @@ pub fn group_std(plan: &mut Plan, std: &Plan) -> Result<(), GroupError> {
 /// directory inside it, and (a tie-break only) the plan key.
 type DepOrder = (Option<String>, String, String, Option<String>, String);
 
+/// Replaces the actions of every third-party module (each reads its module's directory of the
+/// module cache) by one group per module, named `go-<module>@<version>`; modules whose packages
+/// import each other in a cycle form one group. Groups are made dependencies first, so a group's
+/// dependencies on another are on that group's directories.
+pub fn group_modules(plan: &mut Plan) -> Result<(), GroupError> {
+    let mut by_module: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, action) in &plan.actions {
+        if let (Some(module), Role::Compile | Role::Other) = (&action.module, action.role) {
+            by_module
+                .entry(module.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+    let module_of = |key: &str| -> Option<&str> {
+        let action = plan.actions.get(key)?;
+        by_module
+            .get(action.module.as_deref()?)?
+            .contains(key)
+            .then_some(action.module.as_deref()?)
+    };
+    let mut imports: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (module, keys) in &by_module {
+        let edges = imports.entry(module.as_str()).or_default();
+        for key in keys {
+            for dep in &plan.actions[key].deps {
+                if let Some(other) = module_of(&dep.key).filter(|m| *m != module) {
+                    edges.insert(other);
+                }
+            }
+        }
+    }
+    let components: Vec<Vec<String>> = strongly_connected(&imports)
+        .into_iter()
+        .map(|c| c.into_iter().map(str::to_string).collect())
+        .collect();
+    for modules in components {
+        let members: BTreeSet<String> = modules
+            .iter()
+            .flat_map(|m| by_module[m].iter().cloned())
+            .collect();
+        let name = match modules.as_slice() {
+            [one] => format!("go-{one}"),
+            [first, rest @ ..] => format!("go-{first}-and-{}-more", rest.len()),
+            [] => continue,
+        };
+        let group = make_group(&plan.actions, &members, &name)?;
+        let moved = members
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    plan.actions[k].package.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        replace_with_group(plan, &moved, &format!("module:{}", modules[0]), group);
+    }
+    Ok(())
+}
+
+/// The strongly connected components of `graph` (node → the nodes it points at), each sorted,
+/// every component after all those it points at (Tarjan's algorithm).
+fn strongly_connected<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>) -> Vec<Vec<&'a str>> {
+    struct State<'a> {
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        out: Vec<Vec<&'a str>>,
+    }
+    fn visit<'a>(node: &'a str, graph: &BTreeMap<&'a str, BTreeSet<&'a str>>, st: &mut State<'a>) {
+        let n = st.index.len();
+        st.index.insert(node, n);
+        st.low.insert(node, n);
+        st.stack.push(node);
+        st.on_stack.insert(node);
+        for &next in graph.get(node).into_iter().flatten() {
+            if !st.index.contains_key(next) {
+                visit(next, graph, st);
+                let low = st.low[node].min(st.low[next]);
+                st.low.insert(node, low);
+            } else if st.on_stack.contains(next) {
+                let low = st.low[node].min(st.index[next]);
+                st.low.insert(node, low);
+            }
+        }
+        if st.low[node] == st.index[node] {
+            let mut component = Vec::new();
+            while let Some(top) = st.stack.pop() {
+                st.on_stack.remove(top);
+                component.push(top);
+                if top == node {
+                    break;
+                }
+            }
+            component.sort_unstable();
+            st.out.push(component);
+        }
+    }
+    let mut st = State {
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        out: Vec::new(),
+    };
+    for &node in graph.keys() {
+        if !st.index.contains_key(node) {
+            visit(node, graph, &mut st);
+        }
+    }
+    st.out
+}
+
 /// One derivation for the actions `members` of `actions`, named `name`. Each member's
 /// dependencies outside the group become the group's (in a canonical order: by the target's
 /// package, name and output and the directory inside it).
@@ -174,10 +295,30 @@ pub fn make_group(
         .iter()
         .map(|k| actions[k].module.as_deref())
         .collect();
-    let module = match modules.len() {
-        1 => modules.into_iter().next().flatten().map(str::to_string),
-        _ => None,
+    // One module: the `module` attribute, as for a package. Several (an import cycle between
+    // modules): `module0`, `module1`, … in the order of their directories, named by each member.
+    let (module, attrs) = match modules.len() {
+        1 => (
+            modules.into_iter().next().flatten().map(str::to_string),
+            None,
+        ),
+        _ => (
+            None,
+            Some(
+                modules
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, dir)| (dir.to_string(), format!("module{i}")))
+                    .collect::<BTreeMap<String, String>>(),
+            ),
+        ),
     };
+    let group_modules = attrs
+        .iter()
+        .flatten()
+        .map(|(dir, attr)| (attr.clone(), dir.clone()))
+        .collect();
     let mut spec_members = BTreeMap::new();
     let mut outputs = BTreeSet::new();
     let mut sources = BTreeSet::new();
@@ -206,7 +347,10 @@ pub fn make_group(
             Member {
                 action: action.spec.clone(),
                 inputs,
-                module: None,
+                module: match &attrs {
+                    Some(attrs) => action.module.as_ref().map(|m| attrs[m].clone()),
+                    None => None,
+                },
             },
         );
     }
@@ -217,6 +361,7 @@ pub fn make_group(
         outputs: outputs.into_iter().collect(),
         sources,
         module,
+        group_modules,
         uses_modcache: members.iter().any(|k| actions[k].uses_modcache),
         binaries: vec![],
         spec: ActionSpec {
@@ -289,6 +434,7 @@ mod tests {
             outputs: vec!["link".into(), "out".into()],
             sources: BTreeSet::new(),
             module: None,
+            group_modules: BTreeMap::new(),
             uses_modcache: false,
             binaries: vec![],
             spec: ActionSpec {
@@ -405,6 +551,86 @@ mod tests {
             [MemberInput::Dep { dep: 1 }, MemberInput::Dep { dep: 0 }]
         );
         assert_eq!(group.spec.deps, 2);
+    }
+
+    fn in_module(mut action: PlannedAction, module: &str) -> PlannedAction {
+        action.module = Some(module.to_string());
+        action
+    }
+
+    /// Each module is one group; two modules importing each other are one group with a module
+    /// attribute each; the main module's package reads directories of the groups.
+    #[test]
+    fn modules_are_grouped_and_cycles_merged() {
+        let mut plan = Plan {
+            actions: BTreeMap::from([
+                (
+                    "b010".into(),
+                    in_module(compile("c.org/c", &[]), "c.org/c@v1.0.0"),
+                ),
+                (
+                    "b011".into(),
+                    in_module(compile("a.org/a", &[("b012", "out")]), "a.org/a@v1.0.0"),
+                ),
+                (
+                    "b012".into(),
+                    in_module(compile("b.org/b/x", &[("b010", "out")]), "b.org/b@v1.0.0"),
+                ),
+                (
+                    "b013".into(),
+                    in_module(compile("b.org/b/y", &[("b011", "out")]), "b.org/b@v1.0.0"),
+                ),
+                (
+                    "b001".into(),
+                    compile("m.org/main", &[("b013", "link"), ("b010", "out")]),
+                ),
+            ]),
+            top: "b001".into(),
+        };
+        group_modules(&mut plan).unwrap();
+        let keys: Vec<&str> = plan.actions.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["b001", "module:a.org/a@v1.0.0", "module:c.org/c@v1.0.0"]
+        );
+        let cycle = &plan.actions["module:a.org/a@v1.0.0"];
+        assert_eq!(cycle.name, "go-a.org-a-v1.0.0-and-1-more");
+        assert_eq!(cycle.module, None);
+        assert_eq!(
+            cycle.group_modules,
+            BTreeMap::from([
+                ("module0".to_string(), "a.org/a@v1.0.0".to_string()),
+                ("module1".to_string(), "b.org/b@v1.0.0".to_string()),
+            ])
+        );
+        assert_eq!(
+            cycle.spec.members["b.org/b/x"].module.as_deref(),
+            Some("module1")
+        );
+        // The cycle's group reads c's group (made first), at c's directory.
+        assert_eq!(
+            cycle.deps,
+            [DepRef {
+                key: "module:c.org/c@v1.0.0".into(),
+                output: "out".into(),
+                dir: Some("c.org/c".into()),
+            }]
+        );
+        let c = &plan.actions["module:c.org/c@v1.0.0"];
+        assert_eq!(c.module.as_deref(), Some("c.org/c@v1.0.0"));
+        assert!(c.group_modules.is_empty());
+        let main: Vec<_> = plan.actions["b001"]
+            .deps
+            .iter()
+            .map(|d| (d.key.as_str(), d.dir.as_deref()))
+            .collect();
+        assert_eq!(
+            main,
+            [
+                ("module:a.org/a@v1.0.0", Some("b.org/b/y")),
+                ("module:c.org/c@v1.0.0", Some("c.org/c"))
+            ]
+        );
     }
 
     #[test]

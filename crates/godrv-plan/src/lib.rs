@@ -107,6 +107,11 @@ pub struct PlannedAction {
     /// (`example.com/greet@v1.1.0`, as go escapes it): its store path is the `module` attribute and
     /// the `$MODULE` token. Every package belongs to one module, so a compile reads at most one.
     pub module: Option<String>,
+    /// A group of several modules (an import cycle between them): each module directory by the
+    /// attribute that holds its store path (`module0`, `module1`, …; see
+    /// [`spec::Member::module`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_modules: BTreeMap<String, String>,
     /// The action refers to the module cache outside its own module directory (`$MODCACHE`): it
     /// gets the whole cache. Go's scripts never do this; kept so such a script still builds.
     pub uses_modcache: bool,
@@ -443,6 +448,7 @@ fn plan_actions(
                 outputs,
                 sources,
                 module,
+                group_modules: BTreeMap::new(),
                 uses_modcache,
                 binaries,
                 spec: ActionSpec {
@@ -930,6 +936,7 @@ fn gathering_action(
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: BTreeSet::new(),
         module: None,
+        group_modules: BTreeMap::new(),
         uses_modcache: false,
         binaries,
         spec: ActionSpec {

@@ -411,6 +411,9 @@ fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<IfdPlan> {
         if let Some(std) = std? {
             godrv_plan::group::group_std(&mut plan, &std)
                 .context("making the standard library one derivation (granularity \"module\")")?;
+            godrv_plan::group::group_modules(&mut plan).context(
+                "making each third-party module one derivation (granularity \"module\")",
+            )?;
         }
         finish_plan(&mut plan, inputs, timing)
     })
