@@ -58,14 +58,14 @@ pub enum GroupError {
     },
     #[error("the action {key} depends on {dep}, which the plan does not have")]
     MissingDependency { key: String, dep: String },
-    #[error("the program's action for the standard-library package {package} differs from the one `go build -n std` gives with the same settings, so the std group would not build what go builds; use granularity = \"package\" and report this")]
-    StdMismatch { package: String },
 }
 
 /// Replaces every standard-library action of `plan` by one group of every action of `std` (the
-/// plan of `go build -n std` with the same settings, from [`crate::plan_library`]). Each of the
-/// program's std actions must be the std plan's action for the same package, with the same
-/// dependencies: the program then builds exactly what its own script says.
+/// plan of `go build -n std` with the same settings, from [`crate::plan_library`]). Only the
+/// program's std actions that are the std plan's action for the same package, with the same
+/// dependencies, are replaced; the others (`go test` compiles `testing/internal/testdeps`
+/// otherwise) and those that read them keep their own derivations, so the program builds exactly
+/// what its own script says.
 pub fn group_std(plan: &mut Plan, std: &Plan) -> Result<(), GroupError> {
     let members: BTreeSet<String> = std
         .actions
@@ -93,7 +93,9 @@ pub fn group_std(plan: &mut Plan, std: &Plan) -> Result<(), GroupError> {
             })
             .collect::<Result<Vec<_>, GroupError>>()
     };
-    let mut moved = BTreeMap::new();
+    // The program's std actions, and those that are not std's: their own derivations.
+    let mut ours = BTreeMap::new();
+    let mut unlike = BTreeSet::new();
     for (key, action) in &plan.actions {
         let Some(package) = action.package.as_deref() else {
             continue;
@@ -106,12 +108,32 @@ pub fn group_std(plan: &mut Plan, std: &Plan) -> Result<(), GroupError> {
             || action.outputs != theirs.outputs
             || package_deps(&plan.actions, action)? != package_deps(&std.actions, theirs)?
         {
-            return Err(GroupError::StdMismatch {
-                package: package.to_string(),
-            });
+            unlike.insert(key.clone());
         }
-        moved.insert(key.clone(), package.to_string());
+        ours.insert(key.clone(), package.to_string());
     }
+    // An action reading one that is not std's is not std's either.
+    loop {
+        let more: Vec<String> = ours
+            .keys()
+            .filter(|k| !unlike.contains(*k))
+            .filter(|k| {
+                plan.actions[*k]
+                    .deps
+                    .iter()
+                    .any(|d| unlike.contains(&d.key))
+            })
+            .cloned()
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        unlike.extend(more);
+    }
+    let moved = ours
+        .into_iter()
+        .filter(|(k, _)| !unlike.contains(k))
+        .collect();
     replace_with_group(plan, &moved, STD_KEY, group);
     Ok(())
 }
@@ -509,25 +531,38 @@ mod tests {
         assert!(group.deps.is_empty() && group.spec.steps.is_empty());
     }
 
-    /// A program whose std action is not std's (other commands) is an error naming the package,
-    /// not a binary that differs from go build's.
+    /// A program's std action that is not std's (other commands: `go test`'s testdeps) keeps
+    /// its own derivation, and so does every std action that reads it; the rest is the group.
     #[test]
-    fn std_action_unlike_std_plans_is_an_error() {
-        let mut odd = compile("fmt", &[]);
+    fn std_action_unlike_std_plans_keeps_its_own_derivation() {
+        let mut odd = compile("runtime", &[]);
         odd.spec.steps.push(spec::ExecStep::Touch {
             path: "$WORK/b001/x".into(),
         });
         let mut program = Plan {
-            actions: BTreeMap::from([("b002".into(), odd)]),
-            top: "b002".into(),
+            actions: BTreeMap::from([
+                ("b010".into(), odd),
+                ("b009".into(), compile("fmt", &[("b010", "out")])),
+                ("b008".into(), compile("os", &[])),
+                (
+                    "b001".into(),
+                    compile("example.com/m", &[("b009", "out"), ("b008", "out")]),
+                ),
+            ]),
+            top: "b001".into(),
         };
-        let err = group_std(&mut program, &std_plan())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("standard-library package fmt differs"),
-            "{err}"
-        );
+        let mut std = std_plan();
+        std.actions.get_mut("b004").unwrap().deps.clear();
+        std.actions.get_mut("b004").unwrap().spec.deps = 0;
+        group_std(&mut program, &std).unwrap();
+        let keys: Vec<&str> = program.actions.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["b001", "b009", "b010", STD_KEY]);
+        let deps: Vec<_> = program.actions["b001"]
+            .deps
+            .iter()
+            .map(|d| (d.key.as_str(), d.dir.as_deref()))
+            .collect();
+        assert_eq!(deps, [("b009", None), (STD_KEY, Some("os"))]);
     }
 
     /// Dependencies outside a group become the group's, ordered by what they are, not by key.
