@@ -321,7 +321,12 @@ impl IfdPlan {
                 };
                 set.sha256 = Some(hash);
             }
-            if let (Some(module), Some(modcache)) = (&mut template.module, modcache) {
+            // A group of several modules has each as its own attribute (`modules`).
+            let all = template
+                .module
+                .iter_mut()
+                .chain(template.modules.values_mut());
+            for (module, modcache) in all.filter_map(|m| Some((m, modcache?))) {
                 let hash = match modules.get(&module.dir) {
                     Some(hash) => hash.clone(),
                     None => {
