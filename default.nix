@@ -3,15 +3,20 @@
 #   nix-build -A testExamples --arg useDynDrv true     # dynamic derivations
 #   nix-build -A testExamples --arg useDynDrv false    # import from derivation
 #   nix-build -A examples.hello                        # one example
+#   nix-build -A testExamples --argstr granularity module  # std as one derivation
 {
   pkgs ? null,
   toolchain ? null,
   # true: buildWithDynDrv; false: buildWithIFD.
   useDynDrv ? true,
+  # null: each example's own (the builders' default, "package"); "package" or "module": every
+  # example built with that granularity.
+  granularity ? null,
 }:
 let
   godrv = import ./nix { inherit pkgs toolchain; };
-  build = if useDynDrv then godrv.buildWithDynDrv else godrv.buildWithIFD;
+  builder = if useDynDrv then godrv.buildWithDynDrv else godrv.buildWithIFD;
+  build = if granularity == null then builder else args: builder (args // { inherit granularity; });
   examples = import ./examples { inherit build system; };
   # Examples whose build must fail (a failing Go test): not in testExamples; tests/e2e checks them.
   buildFailures = builtins.filter (n: examples.${n}.buildFails or false) (builtins.attrNames examples);

@@ -19,6 +19,9 @@
 #                  cache (start with "" and copy the hash Nix prints after `got:`)
 #   modules        instead of vendorHash: a lockfile, ./godrv.lock (`godrv lock`) or an existing
 #                  ./gomod2nix.toml; one fixed-output derivation per module
+#   granularity    "package": one derivation per Go package                       default "package"
+#                  "module": std one derivation, each third-party module one; the main module,
+#                  replace directories and go.work modules one per package
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta  as usual
 #   doCheck        run the packages' Go tests, one derivation per package   default true

@@ -26,6 +26,7 @@ let
     checkNixVersion = call ./internal/checkNixVersion.nix;
     common = call ./internal/common.nix;
     copyOf = call ./internal/copyOf.nix;
+    depsPlanner = call ./internal/depsPlanner.nix;
     dynPlanner = call ./internal/dynPlanner.nix;
     fetchModule = call ./internal/fetchModule.nix;
     finish = call ./internal/finish.nix;

@@ -17,6 +17,9 @@ let
     # proxyVendor: godrv's module derivation is always a module cache fetched with `go mod
     # download`, which is what `proxyVendor = true` gives buildGoModule; both values are accepted.
     "proxyVendor"
+    # "package" (every package its own derivation) or "module" (std as one derivation; see
+    # nix/README.md).
+    "granularity"
   ];
   # packageOverrides: import path → { buildInputs; nativeBuildInputs; }.
   overrideKeys = [ "buildInputs" "nativeBuildInputs" ];
@@ -99,6 +102,8 @@ else if !(builtins.isAttrs (args.checkData or { }) && builtins.all (l: builtins.
   throw "godrv.${fn}: `checkData` must be an attribute set of import path (or \"*\" for every package) → list of paths relative to modRoot, e.g. { \"example.com/m/parser\" = [ \"testdata\" ]; } (got ${builtins.typeOf args.checkData} or a value that is not a list of strings)."
 else if (args.modules or null) != null && (args.vendorHash or null) != null then
   throw "godrv.${fn}: give either `vendorHash` (one fixed-output derivation for all modules) or `modules` (a lockfile: one per module), not both."
+else if !(builtins.elem (lib.common.granularityOf args) lib.common.granularities) then
+  throw "godrv.${fn}: `granularity` must be one of ${builtins.concatStringsSep ", " (map (g: "\"${g}\"") lib.common.granularities)} (got ${builtins.toJSON (args.granularity)})."
 else if !(args ? src) then
   throw "godrv.${fn}: `src` is required: the directory of the Go module (or a tree with it under `modRoot`)."
 else if !(args ? pname || args ? name) then

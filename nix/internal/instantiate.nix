@@ -18,6 +18,9 @@ let
   srcPrefix = "${toString src}/";
   prefixLen = builtins.stringLength srcPrefix;
   relative = p: builtins.substring prefixLen (builtins.stringLength p) p;
+  # With the set's NAR hash (from the planner), builtins.path only checks that the path is
+  # valid: the filter walks `src` (and the files are hashed) only for a set not yet in the
+  # store, i.e. after an edit, only the edited packages'.
   sourceSet =
     set:
     let
@@ -27,9 +30,11 @@ let
       path = src;
       name = set.name;
       filter = p: _type: admitted ? ${relative (toString p)};
+      inherit (set) sha256;
     };
   # A module's own store path: its directory of the realised module cache, added as a source
-  # path with the name godrv gives it (the same path `nix store add` gives in dyn mode).
+  # path with the name godrv gives it (the same path `nix store add` gives in dyn mode); its
+  # NAR hash from the planner spares the evaluator hashing the tree once the path is valid.
   # In lockfile mode, the module's own fixed-output derivation.
   locked = lib.lockedModules args;
   moduleInput =
@@ -37,7 +42,7 @@ let
     if locked != null then
       locked.${m.dir}.drv
     else
-      builtins.path { path = "${modcache}/${m.dir}"; inherit (m) name; };
+      builtins.path { path = "${modcache}/${m.dir}"; inherit (m) name sha256; };
   ca = plan.addressing == "content-addressed";
   drvs = builtins.mapAttrs mk plan.actions;
   mk =
@@ -51,11 +56,13 @@ let
         goroot = go;
       }
       // a.env
-      // builtins.mapAttrs (_: d: drvs.${d.key}.${d.output}) a.deps
+      # A dependency is an output of a derivation, or a directory of it (a group member's).
+      // builtins.mapAttrs (_: d: if d ? dir then "${drvs.${d.key}.${d.output}}/${d.dir}" else drvs.${d.key}.${d.output}) a.deps
       // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
       // (if a.src != null then { src = sourceSet a.src; } else { })
       // (if a.cc && cc != null then { inherit cc; } else { })
       // (if a.module != null then { module = moduleInput a.module; } else { })
+      // builtins.mapAttrs (_: moduleInput) (a.modules or { })
       // (if a.modcache then { inherit modcache; } else { })
       // (
         let
@@ -66,4 +73,4 @@ let
       // (if ca then { __contentAddressed = true; } else { })
     );
 in
-if plan.version != 2 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (2): update nix/ and godrv together." else drvs.${plan.top}
+if plan.version != 3 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (3): update nix/ and godrv together." else drvs.${plan.top}

@@ -1,7 +1,7 @@
 # planner mode args { name ? …, check ? … }: the planner derivation: `godrv plan` runs
 # `go build -n` (and `go test -c -n`), parses and plans. In "dyn" mode it registers every
-# per-package derivation from inside the build (recursive Nix; see dynPlanner) and its output is
-# the top .drv; in "ifd" mode its output is the plan (JSON) that `instantiate` reads. The same
+# per-package derivation from inside the build (recursive Nix; see dynPlanner; with std's and the
+# dependencies' planners as inputs in "package" granularity) and its output is the top .drv; in "ifd" mode its output is the plan (JSON) that `instantiate` reads. The same
 # configuration (`godrvPlanConfig`, godrv's `PlanConfig`) in both modes but for `mode` and `nix`.
 #
 # Arguments:
@@ -43,10 +43,18 @@ let
     goFlags = [ ];
     goCacheSeed = "${lib.goIndex}";
     env = removeAttrs (userEnv args) downloadEnv;
+    granularity = lib.common.granularityOf args;
   };
+  deps = lib.depsPlanner args config;
 in
 if mode == "dyn" then
-  lib.dynPlanner name config { godrvStdPlan = lib.stdPlanner config; }
+  # In "module" granularity std is one derivation the program's planner adds itself, and
+  # third-party modules one each: the std and dependencies' planners are not needed.
+  lib.dynPlanner name config (
+    if config.granularity != "package" then { }
+    else { godrvStdPlan = lib.stdPlanner config; }
+      // (if deps == null then { } else { godrvDepsPlan = deps; })
+  )
 else
   derivation {
     name = "${name}-plan.json";

@@ -6,10 +6,12 @@
 # take), `no` otherwise; the request is the
 # planner's (godrvPlanConfig without the toolchain, source and mode): what `godrv build --request`
 # takes.
-{ repo }:
+# granularity: null (each example's own) or "package"/"module" for every example, as default.nix.
+{ repo, granularity ? null }:
 let
   godrv = import (repo + "/nix") { };
-  examples = import (repo + "/examples") { build = godrv.buildWithDynDrv; inherit (godrv.toolchain) system; };
+  build = if granularity == null then godrv.buildWithDynDrv else args: godrv.buildWithDynDrv (args // { inherit granularity; });
+  examples = import (repo + "/examples") { inherit build; inherit (godrv.toolchain) system; };
   # Planner configuration fields that are not part of the request.
   notRequest = [
     "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix"

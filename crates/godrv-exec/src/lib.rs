@@ -20,6 +20,8 @@ use std::process;
 use godrv_plan::spec::{self, ActionSpec, ExecStep};
 use godrv_plan::text::{self, Token};
 
+pub mod group;
+
 /// What failed while replaying an action.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -61,6 +63,14 @@ pub enum ExecError {
     MissingToken(&'static str),
     #[error(transparent)]
     BadText(#[from] text::TextError),
+    #[error("{group} ({member}): {source}")]
+    Member {
+        group: String,
+        member: String,
+        source: Box<ExecError>,
+    },
+    #[error("the group's spec is inconsistent (a bug in the plan): {0}")]
+    BadGroup(String),
     #[error("the test step of {package} has an empty argv (a bug in the plan)")]
     EmptyTest { package: String },
     #[error("{name}: the tests of {package} failed ({status}):\n{output}\nhelp: a test run sees only {dir} of the source tree, with its subdirectories; if these tests read files outside it (../testdata, the module root), give them with the argument checkData.\"{package}\" = [ \"testdata\" ] (paths relative to modRoot), or checkData.\"*\" = [ \".\" ] for the whole module (nix/README.md, \"Go tests\")")]
@@ -80,7 +90,10 @@ pub enum ExecError {
     },
 }
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ExecError + 'a {
+pub(crate) fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> ExecError + 'a {
     move |source| ExecError::Io {
         what,
         path: path.to_path_buf(),
@@ -100,6 +113,8 @@ pub struct BuildEnv {
     pub src: Option<PathBuf>,
     /// The one third-party module directory the action reads (`$MODULE`).
     pub module: Option<PathBuf>,
+    /// A group's other module directories, by attribute (see `godrv_plan::spec::Member::module`).
+    pub modules: BTreeMap<String, PathBuf>,
     pub modcache: Option<PathBuf>,
     pub cc: Option<PathBuf>,
     /// The user's C inputs (`buildInputs` attribute).
@@ -113,13 +128,29 @@ impl BuildEnv {
     pub fn from_env() -> Result<Self, ExecError> {
         let get = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let need = |name: &str| get(name).ok_or_else(|| ExecError::MissingAttr(name.to_string()));
-        let spec_json = std::env::var(spec::SPEC_ATTR)
-            .map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
+        // A group's spec is passed as a file (`passAsFile`): `godrvActionPath` names it.
+        let spec_json = match std::env::var(spec::SPEC_ATTR) {
+            Ok(json) => json,
+            Err(_) => {
+                let file = need(&format!("{}Path", spec::SPEC_ATTR))
+                    .map_err(|_| ExecError::MissingAttr(spec::SPEC_ATTR.to_string()))?;
+                fs::read_to_string(&file).map_err(io_err("reading", &file))?
+            }
+        };
         let spec: ActionSpec = serde_json::from_str(&spec_json)?;
         let mut outputs = BTreeMap::new();
-        for keep in &spec.keep {
-            outputs.insert(keep.output.clone(), need(&keep.output)?);
+        let member_keeps = spec.members.values().flat_map(|m| &m.action.keep);
+        for keep in spec.keep.iter().chain(member_keeps) {
+            if !outputs.contains_key(&keep.output) {
+                outputs.insert(keep.output.clone(), need(&keep.output)?);
+            }
         }
+        let modules = spec
+            .members
+            .values()
+            .filter_map(|m| m.module.as_deref())
+            .map(|attr| Ok((attr.to_string(), need(attr)?)))
+            .collect::<Result<_, ExecError>>()?;
         let deps = (0..spec.deps)
             .map(|i| need(&spec::dep_attr(i)))
             .collect::<Result<_, _>>()?;
@@ -134,6 +165,7 @@ impl BuildEnv {
             outputs,
             src: get("src"),
             module: get("module"),
+            modules,
             modcache: get("modcache"),
             cc: get("cc"),
             inputs: std::env::var("buildInputs")
@@ -177,8 +209,11 @@ impl Tokens {
     }
 }
 
-/// Replays the action and fills `$out`.
+/// Replays the action (every member of a group: see [`group`]) and fills `$out`.
 pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
+    if !env.spec.members.is_empty() {
+        return group::run(env);
+    }
     let work = env.scratch.join("work");
     fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
     for (i, dep) in env.deps.iter().enumerate() {
@@ -607,6 +642,7 @@ mod tests {
             deps: 1,
             keep: vec![keep("_pkg_.a"), keep("importcfg")],
             forbid_goroot_reference: false,
+            members: Default::default(),
         };
         let out = tmp.path().join("out");
         let env = BuildEnv {
@@ -617,6 +653,7 @@ mod tests {
             outputs: BTreeMap::new(),
             src: None,
             module: None,
+            modules: BTreeMap::new(),
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -653,12 +690,14 @@ mod tests {
                 deps: 1,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: Default::default(),
             },
             goroot: tmp.path().to_path_buf(),
             out: out.clone(),
             outputs: BTreeMap::new(),
             src: None,
             module: None,
+            modules: BTreeMap::new(),
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -684,12 +723,14 @@ mod tests {
                 deps: 0,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: Default::default(),
             },
             goroot: tmp.path().to_path_buf(),
             out: tmp.path().join("out"),
             outputs: BTreeMap::new(),
             src: None,
             module: None,
+            modules: BTreeMap::new(),
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -713,12 +754,14 @@ mod tests {
                 deps: 0,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: BTreeMap::new(),
             },
             goroot: tmp.to_path_buf(),
             out: tmp.join("out"),
             outputs: BTreeMap::new(),
             src: Some(tmp.join("src")),
             module: None,
+            modules: BTreeMap::new(),
             modcache: None,
             cc: None,
             inputs: vec![],
@@ -776,6 +819,7 @@ mod tests {
             deps: 0,
             keep: vec![],
             forbid_goroot_reference: forbid,
+            members: Default::default(),
         };
         let env = |forbid, out: &str| BuildEnv {
             name: "x".into(),
@@ -786,6 +830,7 @@ mod tests {
             src: None,
             modcache: None,
             module: None,
+            modules: BTreeMap::new(),
             cc: None,
             inputs: vec![],
             deps: vec![],
@@ -870,6 +915,7 @@ mod test_runs {
                 deps: 1,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: Default::default(),
             },
             goroot: tmp.to_path_buf(),
             out: tmp.join("out"),
@@ -877,6 +923,7 @@ mod test_runs {
             src: Some(tmp.join("src")),
             modcache: None,
             module: None,
+            modules: BTreeMap::new(),
             cc: None,
             inputs: vec![],
             deps: vec![tmp.join("dep")],

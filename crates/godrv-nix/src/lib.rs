@@ -22,7 +22,7 @@ use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/internal/instantiate.nix`.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
 /// when there is one (`pkgs.go`), so that generated derivations depend on that output exactly as
@@ -50,6 +50,10 @@ pub struct SourceSet {
     pub files: BTreeSet<String>,
     /// The files and every directory above them: what the `builtins.path` filter admits.
     pub paths: BTreeSet<String>,
+    /// The sha256 of the set's NAR (nixbase32), in an IFD plan ([`DrvPlan::pin_hashes`]):
+    /// `builtins.path` given it neither walks nor hashes the source when the path is in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl SourceSet {
@@ -63,7 +67,12 @@ impl SourceSet {
                 prefix = dir;
             }
         }
-        SourceSet { name, files, paths }
+        SourceSet {
+            name,
+            files,
+            paths,
+            sha256: None,
+        }
     }
 }
 
@@ -76,6 +85,10 @@ pub struct ModuleDir {
     pub dir: String,
     /// Store path name of the module's source tree (`gomod-example.com-greet-v1.1.0`).
     pub name: String,
+    /// The sha256 of the module directory's NAR (nixbase32), in an IFD plan with a module cache
+    /// ([`DrvPlan::pin_hashes`]): the evaluator then does not hash the module's tree again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl ModuleDir {
@@ -83,6 +96,7 @@ impl ModuleDir {
         ModuleDir {
             dir: dir.to_string(),
             name: godrv_plan::sanitize_store_name(&format!("gomod-{dir}")),
+            sha256: None,
         }
     }
 }
@@ -94,7 +108,7 @@ pub struct Template {
     pub name: String,
     /// Literal string attributes (the action spec, `outputHashMode`, …).
     pub env: BTreeMap<String, String>,
-    /// Attribute name → plan key of the dependency whose output it holds.
+    /// Attribute name → plan key of the dependency whose output (or directory of it) it holds.
     pub deps: BTreeMap<String, DepRef>,
     /// Output names; more than `out` only for a split compile (`link`, `out`).
     pub outputs: Vec<String>,
@@ -104,6 +118,9 @@ pub struct Template {
     pub cc: bool,
     /// The module it reads, given as the `module` attribute (that module's store path).
     pub module: Option<ModuleDir>,
+    /// A group of several modules: each one's store path as the attribute named here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub modules: BTreeMap<String, ModuleDir>,
     /// Gets the whole module cache as the `modcache` attribute.
     pub modcache: bool,
     /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
@@ -157,6 +174,11 @@ fn template(
     let mut env = BTreeMap::new();
     let spec_json = serde_json::to_string(&action.spec).expect("an action spec always serializes");
     env.insert(spec::SPEC_ATTR.to_string(), spec_json);
+    if action.role == Role::Group {
+        // A group's spec (all of std: ~1 MB) is more than one environment variable may hold
+        // (Linux: 128 KiB): Nix writes it to a file and gives its path in `godrvActionPath`.
+        env.insert("passAsFile".to_string(), spec::SPEC_ATTR.to_string());
+    }
     if addressing == Addressing::ContentAddressed {
         env.extend(ca_env().iter().map(|(k, v)| (k.to_string(), v.to_string())));
     }
@@ -167,13 +189,23 @@ fn template(
         .map(|(i, key)| (spec::dep_attr(i), key.clone()))
         .collect();
     let src = (!action.sources.is_empty()).then(|| {
-        let base = action.package.as_deref().unwrap_or("action");
+        let base = match &action.package {
+            Some(package) => package.as_str(),
+            None if action.role == Role::Group => action.name.as_str(),
+            None => "action",
+        };
         SourceSet::new(
             godrv_plan::sanitize_store_name(&format!("src-{base}")),
             action.sources.clone(),
         )
     });
-    let uses_c = action.spec.steps.iter().any(|s| match s {
+    // A group's members' steps count as its own.
+    let steps = action
+        .spec
+        .steps
+        .iter()
+        .chain(action.spec.members.values().flat_map(|m| &m.action.steps));
+    let uses_c = steps.into_iter().any(|s| match s {
         spec::ExecStep::Run { argv, .. } => argv.iter().any(|a| a.ends_with("/cgo") || a == "cgo"),
         _ => false,
     });
@@ -201,6 +233,11 @@ fn template(
         src,
         cc,
         module: action.module.as_deref().map(ModuleDir::new),
+        modules: action
+            .group_modules
+            .iter()
+            .map(|(attr, dir)| (attr.clone(), ModuleDir::new(dir)))
+            .collect(),
         modcache: action.uses_modcache,
         inputs,
         input_packages,
@@ -224,7 +261,7 @@ impl DrvPlan {
     pub fn modules(&self) -> BTreeSet<&ModuleDir> {
         self.actions
             .values()
-            .filter_map(|t| t.module.as_ref())
+            .flat_map(|t| t.module.iter().chain(t.modules.values()))
             .collect()
     }
 
@@ -254,6 +291,98 @@ impl DrvPlan {
     }
 }
 
+/// Reading a file to hash failed.
+#[derive(Debug, thiserror::Error)]
+#[error("hashing {path} for the plan: {source}")]
+pub struct HashError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
+/// `io::Write` into a sha256.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The nixbase32 sha256 of what `write` writes.
+fn nar_sha256(
+    write: impl FnOnce(&mut HashWriter) -> std::io::Result<()>,
+    path: &std::path::Path,
+) -> Result<String, HashError> {
+    let mut hasher = HashWriter(<sha2::Sha256 as sha2::Digest>::new());
+    write(&mut hasher).map_err(|source| HashError {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(godrv_derivation::nixbase32::encode(
+        &sha2::Digest::finalize(hasher.0),
+    ))
+}
+
+impl DrvPlan {
+    /// Records the NAR sha256 of every source set (files under `src_root`) and, with a module
+    /// cache, of every module directory the plan reads: the IFD front end gives them to
+    /// `builtins.path`, which then only checks that the path is valid instead of walking `src`
+    /// with a filter per package and hashing every module tree at every evaluation. The paths are
+    /// the same (Nix checks the hash when it does add a path).
+    pub fn pin_hashes(
+        &mut self,
+        src_root: &std::path::Path,
+        modcache: Option<&std::path::Path>,
+    ) -> Result<(), HashError> {
+        let mut sets: BTreeMap<BTreeSet<String>, String> = BTreeMap::new();
+        let mut modules: BTreeMap<String, String> = BTreeMap::new();
+        for template in self.actions.values_mut() {
+            if let Some(set) = &mut template.src {
+                let hash = match sets.get(&set.files) {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let hash = nar_sha256(
+                            |w| {
+                                godrv_derivation::nar::write_nar_of_files(
+                                    src_root,
+                                    set.files.iter().map(String::as_str),
+                                    w,
+                                )
+                            },
+                            src_root,
+                        )?;
+                        sets.insert(set.files.clone(), hash.clone());
+                        hash
+                    }
+                };
+                set.sha256 = Some(hash);
+            }
+            // A group of several modules has each as its own attribute (`modules`).
+            let all = template
+                .module
+                .iter_mut()
+                .chain(template.modules.values_mut());
+            for (module, modcache) in all.filter_map(|m| Some((m, modcache?))) {
+                let hash = match modules.get(&module.dir) {
+                    Some(hash) => hash.clone(),
+                    None => {
+                        let dir = modcache.join(&module.dir);
+                        let hash = nar_sha256(|w| godrv_derivation::nar::write_nar(&dir, w), &dir)?;
+                        modules.insert(module.dir.clone(), hash.clone());
+                        hash
+                    }
+                };
+                module.sha256 = Some(hash);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `packageOverrides` names a package the build does not have.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -280,6 +409,7 @@ mod tests {
             sources: sources.iter().map(|s| s.to_string()).collect(),
             uses_modcache: false,
             module: None,
+            group_modules: BTreeMap::new(),
             binaries: vec![],
             spec: spec::ActionSpec {
                 steps: vec![spec::ExecStep::Run {
@@ -291,6 +421,7 @@ mod tests {
                 deps: 0,
                 keep: vec![],
                 forbid_goroot_reference: false,
+                members: Default::default(),
             },
         }
     }

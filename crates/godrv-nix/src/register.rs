@@ -358,6 +358,12 @@ pub fn derivation(
         })?;
         env.insert("module".into(), add_input(&mut drv, input)?);
     }
+    for (attr, module) in &template.modules {
+        let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
+            RegisterError::MissingModule(template.name.clone(), module.dir.clone())
+        })?;
+        env.insert(attr.clone(), add_input(&mut drv, input)?);
+    }
     if template.modcache {
         if let Some(modcache) = &toolchain.modcache {
             env.insert("modcache".into(), add_input(&mut drv, modcache)?);
@@ -399,10 +405,14 @@ pub fn derivation(
             .or_default()
             .outputs
             .insert(dep_ref.output.clone());
-        let value = match dep.outputs.get(&dep_ref.output) {
+        let mut value = match dep.outputs.get(&dep_ref.output) {
             Some(path) => path.clone(),
             None => upstream_placeholder(&dep.drv, &dep_ref.output),
         };
+        if let Some(dir) = &dep_ref.dir {
+            // A directory of a group's output: `"${group.out}/<dir>"` in Nix.
+            value = format!("{value}/{dir}");
+        }
         env.insert(attr.clone(), value);
     }
     for name in &template.outputs {

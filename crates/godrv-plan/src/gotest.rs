@@ -322,11 +322,13 @@ fn run_action(
         deps: vec![DepRef {
             key: link.to_string(),
             output: spec::OUT_OUTPUT.to_string(),
+            dir: None,
         }],
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: run_sources(src_root, package, data)?,
         uses_modcache: false,
         module: None,
+        group_modules: BTreeMap::new(),
         binaries: vec![],
         spec: ActionSpec {
             steps: vec![ExecStep::Test {
@@ -338,6 +340,7 @@ fn run_action(
             deps: 1,
             keep: vec![],
             forbid_goroot_reference: false,
+            members: Default::default(),
         },
     })
 }
@@ -462,10 +465,12 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
             let mut deps = vec![DepRef {
                 key: build_top,
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             }];
             deps.extend(tests.runs.values().map(|run| DepRef {
                 key: renamed[run].clone(),
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             }));
             let binaries = merged.actions[&deps[0].key].binaries.clone();
             merged.actions.insert(
@@ -478,6 +483,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                     sources: BTreeSet::new(),
                     uses_modcache: false,
                     module: None,
+                    group_modules: BTreeMap::new(),
                     binaries,
                     spec: ActionSpec {
                         steps: vec![ExecStep::Copy {
@@ -487,6 +493,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                         deps: deps.len(),
                         keep: vec![],
                         forbid_goroot_reference: false,
+                        members: Default::default(),
                     },
                     deps,
                 },

@@ -18,6 +18,7 @@
 
 pub mod cc;
 pub mod gotest;
+pub mod group;
 pub mod host;
 pub mod pkgconfig;
 pub mod rewrite;
@@ -77,11 +78,15 @@ impl Default for PlanOptions {
     }
 }
 
-/// A dependency: a planned action's output.
+/// A dependency: a planned action's output, or one directory of it (a group's output holds one
+/// directory per member: see [`group`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DepRef {
     pub key: String,
     pub output: String,
+    /// The directory inside the output (a group member's import path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 /// The role of a planned action in the build.
@@ -95,6 +100,8 @@ pub enum Role {
     /// Runs a test binary (see [`gotest`]).
     Test,
     Other,
+    /// Several actions built by one derivation (see [`group`]).
+    Group,
 }
 
 /// One derivation of the plan.
@@ -116,6 +123,11 @@ pub struct PlannedAction {
     /// (`example.com/greet@v1.1.0`, as go escapes it): its store path is the `module` attribute and
     /// the `$MODULE` token. Every package belongs to one module, so a compile reads at most one.
     pub module: Option<String>,
+    /// A group of several modules (an import cycle between them): each module directory by the
+    /// attribute that holds its store path (`module0`, `module1`, …; see
+    /// [`spec::Member::module`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_modules: BTreeMap<String, String>,
     /// The action refers to the module cache outside its own module directory (`$MODCACHE`): it
     /// gets the whole cache. Go's scripts never do this; kept so such a script still builds.
     pub uses_modcache: bool,
@@ -370,9 +382,15 @@ fn plan_actions(
             }
         }
     }
-    // A split compile's link object is there to be linked: keep it whether or not a link of this
-    // script reads it, so that a package's derivation does not depend on what else the script
-    // builds (std's plan, which links nothing, gives the same std derivations as a program's).
+    // A compile keeps its archive (export data, and a split compile's link object) whether or
+    // not an action of this script reads it, so that a package's derivation does not depend on
+    // what else the script builds: std's and the dependencies' plans, which link nothing and
+    // import no leaf package, give the same derivations as a program's script.
+    for (i, part) in parts.iter().enumerate() {
+        if part.compiles_archive() {
+            keep[i].insert((spec::OUT_OUTPUT, ARCHIVE.to_string()));
+        }
+    }
     for i in &split {
         keep[*i].insert((spec::LINK_OUTPUT, ARCHIVE.to_string()));
     }
@@ -463,11 +481,13 @@ fn plan_actions(
                     .map(|(d, output)| DepRef {
                         key: parts[*d].key.clone(),
                         output: output.to_string(),
+                        dir: None,
                     })
                     .collect(),
                 outputs,
                 sources,
                 module,
+                group_modules: BTreeMap::new(),
                 uses_modcache,
                 binaries,
                 spec: ActionSpec {
@@ -486,6 +506,7 @@ fn plan_actions(
                         })
                         .collect(),
                     forbid_goroot_reference: false,
+                    members: Default::default(),
                 },
             },
         );
@@ -948,11 +969,13 @@ fn gathering_action(
             .map(|key| DepRef {
                 key: key.clone(),
                 output: spec::OUT_OUTPUT.to_string(),
+                dir: None,
             })
             .collect(),
         outputs: vec![spec::OUT_OUTPUT.to_string()],
         sources: BTreeSet::new(),
         module: None,
+        group_modules: BTreeMap::new(),
         uses_modcache: false,
         binaries,
         spec: ActionSpec {
@@ -960,6 +983,7 @@ fn gathering_action(
             deps: deps.len(),
             keep: vec![],
             forbid_goroot_reference: false,
+            members: Default::default(),
         },
     }
 }

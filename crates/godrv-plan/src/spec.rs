@@ -16,8 +16,16 @@
 //! | `$MODCACHE` | the whole module cache (the `modcache` attribute), only for an action that reads outside its module's directory |
 //! | `$OUT` | the derivation's output |
 //!
+//! A *group* (module granularity, see [`crate::group`]) is one derivation that replays several
+//! actions: its spec has no steps of its own but [`ActionSpec::members`], each member an action
+//! spec exactly as its own derivation would have it, replayed in its own `$WORK` with its
+//! `$WORK/b002`, … linked to what [`Member::inputs`] names and `$OUT` (and every other output)
+//! being `<output>/<member's directory>`.
+//!
 //! Because the spec is canonical, the same standard-library package built with the same Go and flags
 //! gives the same spec, the same derivation and the same store path in every program.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +68,35 @@ pub struct ActionSpec {
     /// `allowGoReference = true` (buildGoModule's default check, with godrv's message).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forbid_goroot_reference: bool,
+    /// A group's actions, keyed by their directory in the group's outputs (the import path of
+    /// the package each builds); empty for a single action. A group has no `steps` and no `keep`
+    /// of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, Member>,
+}
+
+/// One action of a group (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Member {
+    /// The action, as its own derivation would replay it.
+    pub action: ActionSpec,
+    /// What is linked at the action's `$WORK/b002`, `$WORK/b003`, … (in this order).
+    pub inputs: Vec<MemberInput>,
+    /// The derivation attribute holding the member's `$MODULE` (default `module`): a group of
+    /// several modules (an import cycle between them) gives each its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+}
+
+/// Where a member's dependency is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum MemberInput {
+    /// The group's dependency number `dep` (the attribute [`dep_attr`]`(dep)`).
+    Dep { dep: usize },
+    /// The directory of another member in one of the group's own outputs.
+    Member { member: String, output: String },
 }
 
 /// One file (or, with `from` = `.`, the whole directory) copied to an output.

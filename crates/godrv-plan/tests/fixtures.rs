@@ -333,3 +333,55 @@ fn options_finish_the_plan() {
         .all(|a| !a.spec.forbid_goroot_reference));
     assert!(plan.actions.values().any(|a| !a.binaries.is_empty()));
 }
+
+/// Every compile keeps its archive (`out`, and a split compile's `link`) even when nothing in the
+/// script imports it (the main package here; in the dependencies' plan, a module's leaf packages,
+/// whose importers are the program's): a leaf package's derivation in `go build -n` of its module
+/// kept no export data and so differed from the program's, which the program planner then added
+/// again.
+#[test]
+fn compile_keeps_its_archive_whether_or_not_imported() {
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("go1.27/packages.json")).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&fixtures().join("modules").join("packages"), &src);
+    let script = std::fs::read_to_string(fixtures().join("go1.27/packages.txt"))
+        .unwrap()
+        .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
+    let graph = godrv_script::parse_script(&script, &src).unwrap();
+    let roots = Roots {
+        src_root: src.clone(),
+        goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
+        modcache: None,
+    };
+    for split_link_objects in [true, false] {
+        let options = PlanOptions {
+            split_link_objects,
+            ..PlanOptions::default()
+        };
+        let program = plan(&graph, &roots, &options).unwrap();
+        let mut mains = 0;
+        for action in program.actions.values().filter(|a| a.role == Role::Compile) {
+            let keeps = |output: &str| {
+                action
+                    .spec
+                    .keep
+                    .iter()
+                    .any(|k| k.output == output && k.to == "_pkg_.a")
+            };
+            assert!(
+                keeps("out"),
+                "{} (split {split_link_objects}) keeps its export data",
+                action.name
+            );
+            if split_link_objects {
+                assert!(keeps("link"), "{} keeps its link object", action.name);
+            }
+            mains += usize::from(action.package.as_deref() == Some("example.com/packages"));
+        }
+        assert_eq!(mains, 1, "the main package's compile is checked too");
+    }
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use godrv_nix::Addressing;
+use godrv_plan::group::Granularity;
 
 use crate::build::{self, BuildOptions};
 use crate::fs::scratch_dir;
@@ -134,11 +135,30 @@ enum Command {
         /// derivations.
         #[arg(long, value_name = "JSON")]
         request: Option<String>,
+        /// `package`: every package its own derivation; `module`: the standard library as one
+        /// derivation (the Nix functions' `granularity`). Overrides the request's.
+        #[arg(long, value_enum)]
+        granularity: Option<GranularityArg>,
         /// Name of the top derivation (the Nix functions use `pname-version`); default: the
         /// program's name.
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GranularityArg {
+    Package,
+    Module,
+}
+
+impl From<GranularityArg> for Granularity {
+    fn from(g: GranularityArg) -> Self {
+        match g {
+            GranularityArg::Package => Granularity::Package,
+            GranularityArg::Module => Granularity::Module,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,6 +236,7 @@ impl Cli {
                 dry_run,
                 env,
                 request,
+                granularity,
                 name,
             } => {
                 let env = env
@@ -230,6 +251,9 @@ impl Cli {
                     None => BuildRequest::default(),
                 };
                 request.sub_packages.extend(sub_packages);
+                if let Some(granularity) = granularity {
+                    request.granularity = granularity.into();
+                }
                 let options = BuildOptions {
                     addressing: addressing.into(),
                     dry_run,

@@ -118,25 +118,29 @@ fn store_path_of(path: &Path) -> Option<PathBuf> {
 }
 
 fn nix_system(nix: &Path) -> Result<String> {
-    let out = Command::new(nix)
-        .args([
-            "--extra-experimental-features",
-            "nix-command",
-            "config",
-            "show",
-            "system",
-        ])
-        .output()
-        .with_context(|| format!("running {} config show system", nix.display()))?;
+    let mut cmd = Command::new(nix);
+    cmd.args([
+        "--extra-experimental-features",
+        "nix-command",
+        "config",
+        "show",
+        "system",
+    ]);
+    let out = stdout_of(&mut cmd, &format!("{} config show system", nix.display()))?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// Runs `cmd`; its standard output, or an error naming `what` with its status and standard error.
+fn stdout_of(cmd: &mut Command, what: &str) -> Result<Vec<u8>> {
+    let out = cmd.output().with_context(|| format!("running {what}"))?;
     if !out.status.success() {
         bail!(
-            "{} config show system failed ({}): {}",
-            nix.display(),
+            "{what} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Ok(out.stdout)
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,20 +152,14 @@ struct GoEnv {
 }
 
 fn go_env(go: &Path) -> Result<GoEnv> {
-    let out = Command::new(go)
-        .args(["env", "-json", "GOROOT", "GOVERSION"])
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .with_context(|| format!("running {} env", go.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{} env -json GOROOT GOVERSION failed ({}): {}",
-            go.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&out.stdout)
+    let mut cmd = Command::new(go);
+    cmd.args(["env", "-json", "GOROOT", "GOVERSION"])
+        .env("GOTOOLCHAIN", "local");
+    let out = stdout_of(
+        &mut cmd,
+        &format!("{} env -json GOROOT GOVERSION", go.display()),
+    )?;
+    serde_json::from_slice(&out)
         .with_context(|| format!("reading the output of {} env -json", go.display()))
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use godrv_nix::{Addressing, DrvPlan, InputRef};
 use godrv_plan::gotest::{self, CheckMode};
+use godrv_plan::group::Granularity;
 
 use crate::go::GoTools;
 use crate::probes;
@@ -16,6 +17,7 @@ use crate::request::BuildRequest;
 use crate::script::{self, Packages, TestScript};
 
 /// What a plan is made from.
+#[derive(Clone)]
 pub struct PlanInputs<'a> {
     pub src_root: &'a Path,
     pub request: &'a BuildRequest,
@@ -29,7 +31,7 @@ pub struct PlanInputs<'a> {
     pub override_packages: BTreeSet<String>,
     /// See [`GoTools::go_cache_seed`].
     pub go_cache_seed: Option<&'a Path>,
-    /// The program's packages, or std's.
+    /// The program's packages, std's, or the third-party modules'.
     pub what: Packages,
 }
 
@@ -44,8 +46,10 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
     };
     let mode = match inputs.what {
         Packages::Module => check_mode(inputs.request),
-        Packages::Std => None,
+        Packages::Std | Packages::Deps => None,
     };
+    let group_std =
+        inputs.what == Packages::Module && inputs.request.granularity == Granularity::Module;
     std::thread::scope(|threads| {
         let tests = mode.map(|_| {
             threads.spawn(|| {
@@ -57,27 +61,82 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
                 )
             })
         });
+        let std = group_std.then(|| threads.spawn(|| std_plan(inputs, &scratch.join("std"))));
         let build = plan_build(inputs, &tools, scratch);
         let tests = tests
             .map(|t| t.join().expect("the `go test -c -n` thread does not panic"))
+            .transpose();
+        let std = std
+            .map(|t| {
+                t.join()
+                    .expect("the `go build -n std` thread does not panic")
+            })
             .transpose();
         let (plan, timing) = build?;
         let mut plan = match (mode, tests?) {
             (Some(mode), tests) => add_tests(plan, mode, inputs, tests.flatten())?,
             (None, _) => plan,
         };
+        if let Some(std) = std? {
+            godrv_plan::group::group_std(&mut plan, &std)
+                .context("making the standard library one derivation (granularity \"module\")")?;
+            godrv_plan::group::group_modules(&mut plan).context(
+                "making each third-party module one derivation (granularity \"module\")",
+            )?;
+        }
         finish_plan(&mut plan, inputs, timing)
     })
 }
 
-/// Name of the std plan's top derivation (`nix/internal/stdPlanner.nix` names std's planner after it).
-const STD_TOP: &str = "go-std";
+/// Name of the top derivation of a library plan (std's, or the dependencies');
+/// `nix/internal/stdPlanner.nix` and `nix/internal/depsPlanner.nix` name the planners after them.
+pub fn library_top(what: Packages) -> &'static str {
+    match what {
+        Packages::Std => "go-std",
+        Packages::Deps | Packages::Module => "go-deps",
+    }
+}
 
-/// The std plan of an empty script: its top derivation and nothing else.
-pub fn empty_std_plan(inputs: &PlanInputs<'_>) -> Result<DrvPlan> {
-    let graph = godrv_script::parse_script("", inputs.src_root)?;
-    let plan =
-        godrv_plan::plan_library(&graph, &plan_roots(inputs), &plan_options(inputs), STD_TOP)?;
+/// The plan of every std package (`go build -n std`) with the settings of `inputs`, as std's own
+/// planner makes it (an empty start directory in `scratch`, no module cache): what the std group
+/// of granularity "module" is made of.
+fn std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
+    let root = scratch.join("go/std");
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let std_inputs = PlanInputs {
+        src_root: &root,
+        modcache: None,
+        what: Packages::Std,
+        ..inputs.clone()
+    };
+    let tools = GoTools {
+        goroot: Path::new(&inputs.go.path),
+        cc: inputs.cc.map(|c| Path::new(&c.path)),
+        modcache: None,
+        go_cache_seed: inputs.go_cache_seed,
+    };
+    let (plan, _) = plan_build(&std_inputs, &tools, scratch)
+        .context("planning the standard library (`go build -n std`) for granularity \"module\"")?;
+    Ok(plan)
+}
+
+/// The graph of a script without actions (`parse_script` takes an empty script for a failed `go`).
+fn empty_graph(start_dir: &Path) -> godrv_script::ActionGraph {
+    godrv_script::ActionGraph {
+        start_dir: start_dir.to_path_buf(),
+        actions: BTreeMap::new(),
+    }
+}
+
+/// The library plan of an empty script: its top derivation and nothing else.
+pub fn empty_library_plan(inputs: &PlanInputs<'_>) -> Result<DrvPlan> {
+    let graph = empty_graph(inputs.src_root);
+    let plan = godrv_plan::plan_library(
+        &graph,
+        &plan_roots(inputs),
+        &plan_options(inputs),
+        library_top(inputs.what),
+    )?;
     Ok(DrvPlan::new(&plan, inputs.addressing, &BTreeSet::new())?)
 }
 
@@ -104,13 +163,17 @@ fn plan_build(
         inputs.what,
     )?;
     let t1 = Instant::now();
-    let mut graph =
+    // The dependencies' planner gives no script when the modules have no package to build.
+    let mut graph = if inputs.what == Packages::Deps && script.text.is_empty() {
+        empty_graph(&script.start_dir)
+    } else {
         godrv_script::parse_script(&script.text, &script.start_dir).with_context(|| {
             format!(
                 "parsing the `go build -n` script of {}",
                 script.start_dir.display()
             )
-        })?;
+        })?
+    };
     let t2 = Instant::now();
     // `#cgo pkg-config:`: go printed the queries; run them and put the flags in.
     let mut pkg_config = BTreeMap::new();
@@ -160,7 +223,12 @@ fn plan_build(
     let options = plan_options(inputs);
     let plan = match inputs.what {
         Packages::Module => godrv_plan::plan(&graph, &plan_roots(inputs), &options),
-        Packages::Std => godrv_plan::plan_library(&graph, &plan_roots(inputs), &options, STD_TOP),
+        Packages::Std | Packages::Deps => godrv_plan::plan_library(
+            &graph,
+            &plan_roots(inputs),
+            &options,
+            library_top(inputs.what),
+        ),
     }
     .context("planning the build")?;
     Ok((
@@ -272,4 +340,38 @@ fn add_tests(
     )
     .context("planning the tests")?;
     Ok(gotest::with_tests(plan, test_plan, mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A std or dependencies' planner whose `go` fails registers the plan of an empty script
+    /// (its top and nothing else); it used to fail itself, in `parse_script`, which takes an
+    /// empty script for a failed `go` ("script has no actions").
+    #[test]
+    fn failed_library_planner_registers_an_empty_plan() {
+        let go = InputRef {
+            path: "/nix/store/00000000000000000000000000000000-go".into(),
+            drv: None,
+            output: None,
+        };
+        for what in [Packages::Std, Packages::Deps] {
+            let inputs = PlanInputs {
+                src_root: Path::new("/build/src"),
+                request: &BuildRequest::default(),
+                go: &go,
+                cc: None,
+                modcache: None,
+                addressing: Addressing::ContentAddressed,
+                name: None,
+                override_packages: BTreeSet::new(),
+                go_cache_seed: None,
+                what,
+            };
+            let plan = empty_library_plan(&inputs).expect("an empty library plan");
+            assert_eq!(plan.actions.len(), 1, "{what:?}");
+            assert_eq!(plan.actions[&plan.top].name, library_top(what));
+        }
+    }
 }

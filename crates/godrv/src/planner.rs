@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use godrv_nix::InputRef;
 
 use crate::fs::scratch_dir;
 use crate::lockfile;
-use crate::plan::{empty_std_plan, make_plan, PlanInputs};
+use crate::plan::{empty_library_plan, library_top, make_plan, PlanInputs};
 use crate::register::{explain_nix_error, open_store, register_timed, toolchain, Inputs};
 use crate::request::{PlanConfig, PlanMode};
 use crate::script::Packages;
@@ -56,19 +57,32 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         name: Some(&config.name),
         override_packages: config.package_inputs.keys().cloned().collect(),
         go_cache_seed: config.go_cache_seed.as_deref().map(Path::new),
-        what: if config.std {
-            Packages::Std
-        } else {
-            Packages::Module
+        what: match (config.std, config.deps) {
+            (true, _) => Packages::Std,
+            (false, true) => Packages::Deps,
+            (false, false) => Packages::Module,
         },
     };
-    let plan = match make_plan(&inputs, scratch.path()) {
-        // std's plan only saves the program planners work: without it they add std themselves.
-        Err(e) if config.std => {
+    let planned = make_plan(&inputs, scratch.path()).and_then(|plan| {
+        if assembled.is_some() {
+            if let Some(t) = plan.actions.values().find(|t| t.modcache) {
+                bail!(
+                    "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
+                    t.name
+                );
+            }
+        }
+        Ok(plan)
+    });
+    let plan = match planned {
+        // A library plan (std's, the dependencies') only saves the program planners work:
+        // without it they add the derivations they need themselves.
+        Err(e) if inputs.what != Packages::Module => {
             eprintln!(
-                "godrv: warning: planning std failed, so no std derivation is registered ahead (the program's planner adds the ones it needs): {e:#}"
+                "godrv: warning: planning {} failed, so none of its derivations is registered ahead (the program's planner adds the ones it needs): {e:#}",
+                library_top(inputs.what)
             );
-            empty_std_plan(&inputs)?
+            empty_library_plan(&inputs)?
         }
         result => result.map_err(|e| match &config.lockfile {
             Some(name) if format!("{e:#}").contains("GOPROXY=off") => e.context(format!(
@@ -77,16 +91,18 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             _ => e,
         })?,
     };
-    if assembled.is_some() {
-        if let Some(t) = plan.actions.values().find(|t| t.modcache) {
-            bail!(
-                "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
-                t.name
-            );
-        }
-    }
     match config.mode {
         PlanMode::Ifd => {
+            let mut plan = plan;
+            let t0 = Instant::now();
+            plan.pin_hashes(
+                src_root,
+                config.modcache.as_ref().map(|m| Path::new(&m.path)),
+            )?;
+            eprintln!(
+                "godrv: hashed the plan's source sets and modules in {} ms",
+                t0.elapsed().as_millis()
+            );
             let json = serde_json::to_string_pretty(&plan)?;
             std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
         }

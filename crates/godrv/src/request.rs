@@ -52,6 +52,10 @@ pub struct BuildRequest {
     /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
     #[serde(default)]
     pub check: CheckRequest,
+    /// `package`: one derivation per package; `module`: the standard library as one derivation
+    /// (see `godrv_plan::group`).
+    #[serde(default)]
+    pub granularity: godrv_plan::group::Granularity,
 }
 
 /// What to do with the packages' tests.
@@ -193,6 +197,12 @@ pub struct PlanConfig {
     /// program planners' inputs, so that they need not add them again (see nix/internal/stdPlanner.nix).
     #[serde(default)]
     pub std: bool,
+    /// Plan the packages of the third-party modules the module in `src` requires
+    /// (`script::Packages::Deps`; `src` then holds only its `go.mod` and `go.sum`): the
+    /// dependencies' planner, which does for them what `std` does for std's (see
+    /// nix/internal/depsPlanner.nix).
+    #[serde(default)]
+    pub deps: bool,
     #[serde(flatten)]
     pub request: BuildRequest,
 }

@@ -1,7 +1,7 @@
 //! Asking `go` for its build scripts: `go build -n` (and `go test -c -n` with the test mains go
 //! generates) with an empty cache, in the planner's environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -38,6 +38,11 @@ pub enum Packages {
     /// outside any module), with the request's flags and environment: the same std actions as in
     /// any program's script built with them.
     Std,
+    /// Every package of the third-party modules the module in `src_root/modRoot` requires that
+    /// `go list` loads without error for the request's settings (main packages left out), built
+    /// from a tree that holds only the module's `go.mod` and `go.sum`: the packages of those
+    /// modules any program with that `go.mod` can import, with the same actions as in its script.
+    Deps,
 }
 
 /// Runs `go build -n` for `request` in `src_root/modRoot` (see [`Packages`]).
@@ -49,7 +54,7 @@ pub fn build_script(
     what: Packages,
 ) -> Result<Script> {
     let start_dir = match what {
-        Packages::Module => src_root.join(&request.mod_root),
+        Packages::Module | Packages::Deps => src_root.join(&request.mod_root),
         Packages::Std => scratch.join("std"),
     };
     if what == Packages::Std {
@@ -66,10 +71,20 @@ pub fn build_script(
     let packages = match what {
         Packages::Module => package_args(&start_dir, request, tools, scratch)?,
         Packages::Std => vec!["std".to_string()],
+        Packages::Deps => {
+            let packages = dependency_packages(&start_dir, request, tools, scratch)?;
+            if packages.is_empty() {
+                return Ok(Script {
+                    text: String::new(),
+                    start_dir,
+                });
+            }
+            packages
+        }
     };
-    // std: no binaries, and no ldflags (they only reach links).
+    // std and the dependencies: no binaries, and no ldflags (they only reach links).
     let bin = match (what, request.cross_bin_subdir()) {
-        (Packages::Std, _) => None,
+        (Packages::Std | Packages::Deps, _) => None,
         (Packages::Module, None) => Some(scratch.join("bin")),
         (Packages::Module, Some(subdir)) => Some(scratch.join("bin").join(subdir)),
     };
@@ -120,6 +135,55 @@ fn package_args(
     } else {
         vec!["./...".to_string()]
     })
+}
+
+/// The packages [`Packages::Deps`] builds: `go list -m all` names the required modules whose
+/// sources are in the module cache, `go list -e` their packages; kept are those that load without
+/// error (their own or a dependency's) and are not commands.
+fn dependency_packages(
+    start_dir: &Path,
+    request: &BuildRequest,
+    tools: &GoTools<'_>,
+    scratch: &Path,
+) -> Result<Vec<String>> {
+    let modules = Go::planner(start_dir, request, tools, scratch)?
+        .args([
+            "list",
+            "-m",
+            // go asks for each module's .info, which the module cache does not keep: -e puts
+            // that error into the module's Error field instead of failing.
+            "-e",
+            "-f",
+            "{{if and .Dir (not .Main)}}{{.Path}}/...{{end}}",
+            "all",
+        ])
+        .run()?
+        .stdout;
+    let patterns: Vec<String> = String::from_utf8_lossy(&modules)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if patterns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed = Go::planner(start_dir, request, tools, scratch)?
+        .args([
+            "list",
+            "-e",
+            "-f",
+            "{{if not (or .Standard .Error .DepsErrors (eq .Name \"main\"))}}{{.ImportPath}}{{end}}",
+        ])
+        .args(tags_flag(request))
+        .args(patterns)
+        .run()?
+        .stdout;
+    let packages: BTreeSet<String> = String::from_utf8_lossy(&listed)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(packages.into_iter().collect())
 }
 
 /// `go list -json` output, the fields godrv asks for.

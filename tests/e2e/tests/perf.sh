@@ -127,3 +127,36 @@ test_std_registered_ahead() {
 		return 1
 	}
 }
+
+# The third-party modules' package derivations are registered by the dependencies' planner
+# (go-deps: `go build -n` of the packages of the modules go.mod requires, from a tree with only
+# go.mod and go.sum), whose output is an input of the program's dyn planner: after an edit of the
+# program's own source, go-deps does not run again and the program's planner finds the modules'
+# derivations and source paths valid, adding only the main module's paths. A copy of examples/dep
+# with a per-run comment in go.mod (so go-deps is new) and in main.go, then another edit of main.go.
+test_deps_registered_ahead() {
+	local src=$SCRATCH/depsahead out n_deps line i expr
+	cp -r examples/dep "$src"
+	chmod -R u+w "$src"
+	echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod"
+	expr="((import /src/nix {}).buildWithDynDrv { pname = \"depsahead\"; version = \"1\"; src = $src; vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; env.GOPROXY = \"file://\${/src/testdata/goproxy}\"; }).planner"
+	for i in 1 2; do
+		echo "// nonce $$-$(date +%s%N)" >>"$src/main.go"
+		out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.$i") || {
+			tail -20 "$LOG.$i" >&2
+			return 1
+		}
+	done
+	grep -q "building '[^']*-go-deps.drv.drv'" "$LOG.1" && ! grep -q "building '[^']*-go-deps.drv.drv'" "$LOG.2" || {
+		echo "expected go-deps to run for the first build and not after the edit:" >&2
+		grep "building '" "$LOG.1" "$LOG.2" >&2
+		return 1
+	}
+	# The modules' derivations (go-example.com-<module>-…) and source paths (gomod-…).
+	n_deps=$(nix-store -qR "$out" | grep -c -e '-go-example\.com-\(greet\|shout\)' -e '-gomod-example\.com-')
+	line=$(grep -o 'godrv: daemon protocol [^:]*: .*already valid' "$LOG.2")
+	[ "$n_deps" -ge 5 ] && [[ $line == *": 3 added,"* ]] || {
+		echo "expected the planner to add only the main module's 3 paths (source set, compile, link: the top) and find the $n_deps paths of the modules valid; it said: $line" >&2
+		return 1
+	}
+}

@@ -6,7 +6,7 @@
 # Prints the example lines of tests/e2e/example-requests.nix.
 example_requests() {
 	local attr rest
-	nix eval --raw --impure --expr "import $REPO/tests/e2e/example-requests.nix { repo = $REPO; }" 2>"$LOG.req" >"$LOG.requests" || {
+	nix eval --raw --impure --expr "import $REPO/tests/e2e/example-requests.nix { repo = $REPO; granularity = ${GRANULARITY:+\"}${GRANULARITY:-null}${GRANULARITY:+\"}; }" 2>"$LOG.req" >"$LOG.requests" || {
 		tail -20 "$LOG.req" >&2
 		return 1
 	}
@@ -29,11 +29,13 @@ test_same_derivations_all_modes() {
 	local attr kind godrv_build name src request dyn ifd built failed=0
 	example_requests >"$SCRATCH/requests" || return 1
 	while read -r attr kind godrv_build name src request; do
-		dyn=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$attr.planner" --arg useDynDrv true 2>"$LOG.d") || {
+		# shellcheck disable=SC2046 # granularity_args prints separate words
+		dyn=$(nix-build --no-out-link "$REPO/default.nix" -A "examples.$attr.planner" --arg useDynDrv true $(granularity_args) 2>"$LOG.d") || {
 			tail -20 "$LOG.d" >&2
 			return 1
 		}
-		ifd=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false 2>"$LOG.i") || {
+		# shellcheck disable=SC2046
+		ifd=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false $(granularity_args) 2>"$LOG.i") || {
 			tail -20 "$LOG.i" >&2
 			return 1
 		}

@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant: fail if either fails
+# shellcheck disable=SC2034 # GRANULARITY is read by the helpers of tests/e2e/run
+# Granularity "module" (issue 18): the standard library is one derivation, shared by every
+# program built with the same toolchain and settings; the program's own packages keep one
+# derivation each. Sourced by tests/e2e/run.
+
+# The same .drvs in dyn, IFD and godrv build, with every example in module granularity.
+test_same_derivations_module() {
+	GRANULARITY=module
+	test_same_derivations_all_modes
+}
+
+# Every example's binaries equal go build's in module granularity, in all three modes.
+test_identical_binaries_module() {
+	GRANULARITY=module
+	test_identical_binaries_all_modes
+}
+
+# Early cutoff where edits happen: a body-only edit of a main-module package rebuilds that
+# package, the link and the result copy, in module granularity too.
+test_incremental_rebuild_module() {
+	GRANULARITY=module
+	test_incremental_rebuild
+}
+
+# The .drv files (godrv's, not the toolchain's or the fetchers') in the closure of a top .drv.
+godrv_drvs() { # top.drv
+	nix-store --query --requisites "$1" | grep '\.drv$' | grep -v -e '-go-modules\.drv$' -e '/[a-z0-9]*-gomod-' || true
+}
+
+# examples/packages in module granularity: std is one derivation named go-stdlib (no per-package
+# std derivation is left), the same one for a second program, and the program's own packages
+# keep one derivation each; embed (same settings) has the same go-stdlib, hello (CGO_ENABLED=0)
+# another. Prints the derivation counts of both granularities.
+test_std_one_derivation() {
+	local attr pkg mod n_pkg n_mod
+	for attr in packages embed hello; do
+		pkg=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false 2>"$LOG.p") || {
+			tail -20 "$LOG.p" >&2
+			return 1
+		}
+		mod=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false --argstr granularity module 2>"$LOG.m") || {
+			tail -20 "$LOG.m" >&2
+			return 1
+		}
+		godrv_drvs "$pkg" >"$SCRATCH/drvs.pkg"
+		godrv_drvs "$mod" >"$SCRATCH/drvs.mod"
+		n_pkg=$(wc -l <"$SCRATCH/drvs.pkg")
+		n_mod=$(wc -l <"$SCRATCH/drvs.mod")
+		echo "examples.$attr: $n_pkg derivations in package granularity, $n_mod in module granularity" >&2
+		grep -q -- '-go-runtime\.drv$' "$SCRATCH/drvs.pkg" && ! grep -q -- '-go-runtime\.drv$' "$SCRATCH/drvs.mod" || {
+			echo "examples.$attr: expected go-runtime.drv in package granularity only" >&2
+			return 1
+		}
+		[ "$(grep -c -- '-go-stdlib\.drv$' "$SCRATCH/drvs.mod")" = 1 ] || {
+			echo "examples.$attr: expected one go-stdlib.drv in module granularity:" >&2
+			cat "$SCRATCH/drvs.mod" >&2
+			return 1
+		}
+		# The program's own packages: the same derivation names in both granularities.
+		[ "$(grep -c -- '-go-example\.com-' "$SCRATCH/drvs.pkg")" = "$(grep -c -- '-go-example\.com-' "$SCRATCH/drvs.mod")" ] || {
+			echo "examples.$attr: the program's own package derivations differ between granularities" >&2
+			return 1
+		}
+		grep -- '-go-stdlib\.drv$' "$SCRATCH/drvs.mod" >"$SCRATCH/std.$attr"
+	done
+	[ "$(cat "$SCRATCH/std.packages")" = "$(cat "$SCRATCH/std.embed")" ] || {
+		echo "packages and embed (same settings) have different std groups" >&2
+		return 1
+	}
+	[ "$(cat "$SCRATCH/std.packages")" != "$(cat "$SCRATCH/std.hello")" ] || {
+		echo "hello (CGO_ENABLED=0) and packages share their std group" >&2
+		return 1
+	}
+}
+
+# `granularity` takes "package" or "module"; anything else is an evaluation error naming both.
+test_granularity_argument_error() {
+	if nix-instantiate -E "(import $REPO/nix {}).buildWithIFD { pname = \"x\"; version = \"1\"; src = $REPO/examples/hello; granularity = \"modules\"; }" >/dev/null 2>"$LOG.g"; then
+		echo "granularity = \"modules\" evaluated" >&2
+		return 1
+	fi
+	grep -q 'granularity. must be one of "package", "module" (got "modules")' "$LOG.g" || {
+		tail -5 "$LOG.g" >&2
+		return 1
+	}
+}
