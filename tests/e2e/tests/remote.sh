@@ -86,7 +86,7 @@ test_remote_builders() {
 		for mode in dyn ifd; do
 			name="$mode/$gran"
 			src=$SCRATCH/remote-$mode-$gran
-			remote_src "$src" 40 "$mode$gran"
+			remote_src "$src" 24 "$mode$gran"
 			builder=buildWithIFD
 			[ "$mode" = ifd ] || builder=buildWithDynDrv
 			expr="(import $REPO/nix {}).$builder { pname = \"remote\"; version = \"1\"; src = $src; granularity = \"$gran\"; }"
