@@ -30,10 +30,12 @@ let
     dynPlanner = call ./internal/dynPlanner.nix;
     fetchModule = call ./internal/fetchModule.nix;
     finish = call ./internal/finish.nix;
+    goModIndex = call ./internal/goModIndex.nix;
     goModules = call ./internal/goModules.nix;
     instantiate = call ./internal/instantiate.nix;
     lockedModules = call ./internal/lockedModules.nix;
     lockfileName = call ./internal/lockfileName.nix;
+    moduleFiles = call ./internal/moduleFiles.nix;
     planner = call ./internal/planner.nix;
     stdPlanner = call ./internal/stdPlanner.nix;
     testPlanner = call ./internal/testPlanner.nix;

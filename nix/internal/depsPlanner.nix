@@ -18,22 +18,10 @@
 { toolchain, lib }:
 args: config:
 let
-  modRoot = args.modRoot or "";
-  plain = builtins.isPath args.src || (builtins.isString args.src && !(builtins.hasContext args.src));
-  root = if modRoot == "" then "" else "${modRoot}/";
   # The go.mod and go.sum of modRoot (and the directories above them), nothing else.
-  keep = [ "${root}go.mod" "${root}go.sum" ] ++ parents modRoot;
-  parents = dir: if dir == "" || dir == "." then [ ] else [ dir ] ++ parents (dirOf' dir);
-  dirOf' = d: let p = builtins.dirOf d; in if p == "." then "" else p;
-  prefix = "${toString args.src}/";
-  moduleFiles = builtins.path {
-    path = args.src;
-    name = "go-module-files";
-    filter = p: _type: builtins.elem (builtins.substring (builtins.stringLength prefix) 1000000 (toString p)) keep;
-  };
+  moduleFiles = lib.moduleFiles args;
 in
-if (config.modcache == null && config.lockedModules == null) || !plain
-  || builtins.pathExists "${toString args.src}/${root}go.work" then
+if (config.modcache == null && config.lockedModules == null) || moduleFiles == null then
   null
 else
   lib.dynPlanner "go-deps" (
@@ -42,6 +30,9 @@ else
       deps = true;
       name = "go-deps";
       src = "${moduleFiles}";
+      # It loads every module once per go.mod/go.sum: it starts from GOROOT's index alone and
+      # does not wait for go-modindex.
+      goCacheSeed = "${lib.goIndex}";
       # The module cache by its output path only: its fixed-output derivation reads the whole
       # source (`go mod download` runs in it), so its .drv changes with every edit; named in
       # this planner's configuration, it would make the planner run again after every edit.

@@ -41,7 +41,8 @@ let
     tags = args.tags or [ ];
     allowGoReference = args.allowGoReference or false;
     goFlags = [ ];
-    goCacheSeed = "${lib.goIndex}";
+    # go's index of GOROOT and, with a vendorHash module cache, of its modules (goModIndex).
+    goCacheSeed = let modIndex = lib.goModIndex args modcache; in if modIndex == null then "${lib.goIndex}" else "${modIndex}";
     env = removeAttrs (userEnv args) downloadEnv;
     granularity = lib.common.granularityOf args;
   };

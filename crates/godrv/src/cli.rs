@@ -74,6 +74,26 @@ enum Command {
         #[arg(long, env = "out")]
         out: PathBuf,
     },
+    /// Write the toolchain's `go-index` plus go's index of the modules of a module cache into
+    /// `$out` as a GOCACHE (the builder of the `go-modindex` derivation); the program's planners
+    /// start their caches from it.
+    GoModIndex {
+        /// The Go toolchain (GOROOT).
+        #[arg(long, env = "go")]
+        go: PathBuf,
+        /// The toolchain's `go-index` output, copied into `$out` first.
+        #[arg(long, env = "seed")]
+        seed: PathBuf,
+        /// The directory of the module's `go.mod` and `go.sum` (nothing else is read).
+        #[arg(long, env = "src")]
+        src: PathBuf,
+        /// The module cache (GOMODCACHE) the planners see, at the same path.
+        #[arg(long, env = "modcache")]
+        modcache: PathBuf,
+        /// The GOCACHE to create.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Download one module into `$out` (the builder of a lockfile entry's fixed-output
     /// derivation): `$out` is the module's directory as `go mod download` leaves it.
     FetchModule {
@@ -208,6 +228,16 @@ impl Cli {
             Command::GoIndex { go, out } => {
                 let scratch = scratch_dir()?;
                 helpers::go_index(&go, &out, scratch.path())
+            }
+            Command::GoModIndex {
+                go,
+                seed,
+                src,
+                modcache,
+                out,
+            } => {
+                let scratch = scratch_dir()?;
+                helpers::go_mod_index(&go, &seed, &src, &modcache, &out, scratch.path())
             }
             Command::FetchModule { config, out } => {
                 let request: FetchRequest = serde_json::from_str(&config)

@@ -1,6 +1,7 @@
 //! The builders of godrv's helper derivations: `godrv modules` (the vendorHash module cache),
-//! `godrv fetch-module` (one module of a lockfile) and `godrv go-index` (Go's index of GOROOT
-//! that seeds the planners' GOCACHE).
+//! `godrv fetch-module` (one module of a lockfile), `godrv go-index` (Go's index of GOROOT
+//! that seeds the planners' GOCACHE) and `godrv go-mod-index` (that index plus go's index of
+//! the module cache's modules).
 
 use std::path::Path;
 
@@ -30,6 +31,13 @@ pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
         .env("CGO_ENABLED", "0")
         .args(["list", "std"])
         .run()?;
+    without_clock(out)
+}
+
+/// Makes the GOCACHE `out` independent of the clock: removes `trim.txt` (the time of the last
+/// trim) and sets the time of every entry to 0 (entries already at 0 are left alone: those copied
+/// from a seed are read-only).
+fn without_clock(out: &Path) -> Result<()> {
     let trim = out.join("trim.txt");
     if trim.exists() {
         std::fs::remove_file(&trim).with_context(|| format!("removing {}", trim.display()))?;
@@ -43,6 +51,7 @@ pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
                 let text = std::fs::read_to_string(&entry)
                     .with_context(|| format!("reading {}", entry.display()))?;
                 match without_entry_time(&text) {
+                    Some(fixed) if fixed == text => {}
                     Some(fixed) => std::fs::write(&entry, fixed)
                         .with_context(|| format!("writing {}", entry.display()))?,
                     None => eprintln!(
@@ -54,6 +63,76 @@ pub fn go_index(goroot: &Path, out: &Path, scratch: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes to `out` a GOCACHE holding `seed` (the toolchain's [`go_index`]) plus go's module index
+/// of every module of `modcache` that the module in `module_dir` (a directory with only its
+/// `go.mod` and `go.sum`) requires: what `go list -e -find` of those modules' packages leaves in
+/// a cache.
+///
+/// go indexes a whole module of the module cache the first time it loads a package of it, and
+/// keys that index by the go version and the module's directory alone: it trusts module cache
+/// trees not to change and never looks at their files again (`moduleHash` in
+/// cmd/go/internal/modindex/read.go). The planner sees the same module cache at the same store
+/// path, where a directory cannot change, so it reads every module from this index instead of
+/// reading and parsing all of its files; a module the index lacks is simply read from its files.
+/// Only an optimization: if `go list` fails, the output is `seed` alone and a warning says why.
+pub fn go_mod_index(
+    goroot: &Path,
+    seed: &Path,
+    module_dir: &Path,
+    modcache: &Path,
+    out: &Path,
+    scratch: &Path,
+) -> Result<()> {
+    make_dirs(scratch, &["home", "gopath"])?;
+    copy_tree(seed, out).with_context(|| format!("copying the Go index {}", seed.display()))?;
+    let tools = GoTools {
+        goroot,
+        cc: None,
+        modcache: Some(modcache),
+        go_cache_seed: None,
+    };
+    let list = |args: &[&str]| -> Result<Vec<u8>> {
+        let output = Go::planner(module_dir, &BuildRequest::default(), &tools, scratch)?
+            .env("GOCACHE", out)
+            .args(args.iter().copied())
+            .run()?;
+        Ok(output.stdout)
+    };
+    let indexed = list(&[
+        "list",
+        "-m",
+        // go asks for each module's .info, which the module cache does not keep.
+        "-e",
+        "-f",
+        "{{if and .Dir (not .Main)}}{{.Path}}/...{{end}}",
+        "all",
+    ])
+    .and_then(|modules| {
+        let patterns: Vec<String> = String::from_utf8_lossy(&modules)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if patterns.is_empty() {
+            return Ok(0);
+        }
+        // -find: the packages, not their dependencies; loading one package of a module indexes
+        // all of it.
+        let mut args = vec!["list", "-e", "-find", "-f", "{{.ImportPath}}"];
+        args.extend(patterns.iter().map(String::as_str));
+        list(&args)?;
+        Ok(patterns.len())
+    });
+    match indexed {
+        Ok(n) => eprintln!("godrv: indexed the packages of {n} modules"),
+        Err(e) => eprintln!(
+            "godrv: warning: go's module index of {} could not be made, so the planners index the modules themselves: {e:#}",
+            modcache.display()
+        ),
+    }
+    without_clock(out)
 }
 
 /// A Go cache action entry (`v1 <action id> <output id> <size> <time>\n`, the numbers

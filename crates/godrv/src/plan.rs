@@ -50,6 +50,7 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
     };
     let group_std =
         inputs.what == Packages::Module && inputs.request.granularity == Granularity::Module;
+    let cpu0 = children_cpu();
     std::thread::scope(|threads| {
         let tests = mode.map(|_| {
             threads.spawn(|| {
@@ -72,7 +73,10 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
                     .expect("the `go build -n std` thread does not panic")
             })
             .transpose();
-        let (plan, timing) = build?;
+        let (plan, mut timing) = build?;
+        timing.go_cpu = children_cpu()
+            .zip(cpu0)
+            .map(|(t1, t0)| t1.saturating_sub(t0));
         let mut plan = match (mode, tests?) {
             (Some(mode), tests) => add_tests(plan, mode, inputs, tests.flatten())?,
             (None, _) => plan,
@@ -145,6 +149,22 @@ struct Timing {
     go_build: std::time::Duration,
     parse: std::time::Duration,
     planning_started: Instant,
+    /// The CPU time (user and system) of every program the planner ran (`go`, C compiler
+    /// probes, pkg-config), tests and std's script included: what `go` costs whatever else the
+    /// machine does.
+    go_cpu: Option<std::time::Duration>,
+}
+
+/// The user and system CPU time of this process's waited-for children (`cutime` and `cstime`
+/// of `/proc/self/stat`, in the kernel's USER_HZ of 100 ticks a second); `None` where there is
+/// no such file.
+fn children_cpu() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the whole line; 14 and 15 after the name.
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
 }
 
 /// `go build -n`, parsed and planned (without tests).
@@ -237,6 +257,7 @@ fn plan_build(
             go_build: t1 - t0,
             parse: t2 - t1,
             planning_started: t2,
+            go_cpu: None,
         },
     ))
 }
@@ -276,8 +297,12 @@ fn finish_plan(
             .name = godrv_plan::sanitize_store_name(name);
     }
     let drvs = DrvPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
+    let go_cpu = timing
+        .go_cpu
+        .map(|cpu| format!("; go's CPU {} ms", cpu.as_millis()))
+        .unwrap_or_default();
     eprintln!(
-        "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms",
+        "godrv: {} actions; go build -n {} ms, parse {} ms, plan {} ms{go_cpu}",
         drvs.actions.len(),
         timing.go_build.as_millis(),
         timing.parse.as_millis(),
@@ -345,6 +370,19 @@ fn add_tests(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn children_cpu_counts_a_waited_for_child() {
+        let before = children_cpu().expect("/proc/self/stat has cutime and cstime");
+        // A child that spends CPU (a shell loop), waited for.
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let after = children_cpu().unwrap();
+        assert!(after > before, "{before:?} -> {after:?}");
+    }
 
     /// A std or dependencies' planner whose `go` fails registers the plan of an empty script
     /// (its top and nothing else); it used to fail itself, in `parse_script`, which takes an

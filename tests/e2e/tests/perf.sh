@@ -160,3 +160,89 @@ test_deps_registered_ahead() {
 		return 1
 	}
 }
+
+# The entries of go's package and module index in the GOCACHE DIR (their data starts with the
+# index format's version, cmd/go/internal/modindex/write.go; go build -n also caches other data).
+index_entries() { # dir
+	find "$1" -name '*-d' -type f -exec head -c 12 {} \; -exec echo \; | grep -c '^go index v2$' || true
+}
+
+# The program's planners start their GOCACHE from go-modindex (`godrv go-mod-index`): go-index plus
+# go's index of every module of the module cache (cmd/go/internal/modindex), built from go.mod and
+# go.sum alone, so once per go.mod/go.sum and not after an edit of the program. With a copy of it
+# and the planner's module cache, `go build -n` finds every module and std package in the index
+# (it writes no index entry) and prints the same script as with an empty cache; with go-index
+# alone it indexes the modules itself (the control: the check can fail). The index is
+# reproducible. A copy of examples/dep with a per-run comment in go.mod (a new go-modindex) and
+# in main.go, then another edit of main.go.
+test_go_modindex() {
+	local src=$SCRATCH/modindex build expr i drv seed modcache idx f before after n_seeded n_control
+	cp -r examples/dep "$src"
+	chmod -R u+w "$src"
+	echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod"
+	build="(import /src/nix {}).buildWithDynDrv { pname = \"modindex\"; version = \"1\"; src = $src; vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; env.GOPROXY = \"file://\${/src/testdata/goproxy}\"; }"
+	expr="($build).planner"
+	for i in 1 2; do
+		echo "// nonce $$-$(date +%s%N)" >>"$src/main.go"
+		nix-build --no-out-link -E "$expr" >/dev/null 2>"$LOG.$i" || {
+			tail -20 "$LOG.$i" >&2
+			return 1
+		}
+	done
+	grep -q "building '[^']*-go-modindex.drv'" "$LOG.1" && ! grep -q "building '[^']*-go-modindex.drv'" "$LOG.2" || {
+		echo "expected go-modindex to be built for the first build and not after the edit:" >&2
+		grep "building '" "$LOG.1" "$LOG.2" >&2
+		return 1
+	}
+	drv=$(nix-instantiate -E "$expr" 2>"$LOG.inst") || {
+		tail -5 "$LOG.inst" >&2
+		return 1
+	}
+	seed=$(nix derivation show "$drv" 2>/dev/null | grep -o 'goCacheSeed[^/]*/nix/store/[a-z0-9]*-go-[a-z]*index' | grep -o '/nix/store/.*')
+	modcache=$(nix-build --no-out-link -E "($build).goModules" 2>"$LOG.mc")
+	[[ $seed == */nix/store/*-go-modindex ]] && [ -d "$seed" ] && [ -d "$modcache" ] || {
+		echo "expected the planner's goCacheSeed to be go-modindex (got '$seed') and its module cache (got '$modcache')" >&2
+		return 1
+	}
+	idx=$(nix-build --no-out-link /src/nix -A goIndex 2>"$LOG.idx") || {
+		tail -5 "$LOG.idx" >&2
+		return 1
+	}
+	[ ! -e "$seed/trim.txt" ] && [ "$(find "$seed" -name '*-d' | wc -l)" -gt "$(find "$idx" -name '*-d' | wc -l)" ] || {
+		echo "go-modindex $seed: expected more entries than go-index $idx and no trim.txt" >&2
+		return 1
+	}
+	nix-store --realise --check "$(nix-store --query --deriver "$seed")" >/dev/null 2>"$LOG.check" || {
+		echo "go-modindex is not reproducible:" >&2
+		tail -5 "$LOG.check" >&2
+		return 1
+	}
+	# The program's files dated in the future: go indexes no main-module package (it skips files
+	# newer than 2 s ago), so any new index entry is a module's or std's.
+	cp -r "$src" "$src.tree"
+	find "$src.tree" -type f -exec touch -d '+1 hour' {} +
+	mkdir -p "$src.home" "$src.empty"
+	for f in seeded control; do
+		if [ $f = seeded ]; then cp -r "$seed" "$src.$f"; else cp -r "$idx" "$src.$f"; fi
+		chmod -R u+w "$src.$f"
+	done
+	for f in empty seeded control; do
+		before=$(index_entries "$src.$f")
+		(cd "$src.tree" && env -i PATH="$GOROOT/bin:/usr/bin" HOME="$src.home" GOROOT="$GOROOT" GOCACHE="$src.$f" \
+			GOMODCACHE="$modcache" GOTOOLCHAIN=local GOENV=off GOFLAGS= GOPROXY=off GOSUMDB=off \
+			go build -n -trimpath -buildvcs=false -o "$SCRATCH/modindex-bin/" . 2>&1 |
+			sed "s|$src\.$f|GOCACHE|g" >"$LOG.$f")
+		after=$(index_entries "$src.$f")
+		printf -v "n_$f" '%s' "$((after - before))"
+	done
+	# shellcheck disable=SC2154 # n_seeded, n_control: set by printf -v above
+	[ "$n_seeded" = 0 ] && [ "$n_control" -gt 0 ] || {
+		echo "go build -n wrote $n_seeded index entries with go-modindex (expected 0: every module and std package in it) and $n_control with go-index alone (expected some: the modules)" >&2
+		return 1
+	}
+	[ "$(grep -c '/compile ' "$LOG.empty")" -gt 3 ] && cmp -s "$LOG.empty" "$LOG.seeded" || {
+		echo "go build -n differs with the go-modindex cache:" >&2
+		diff "$LOG.empty" "$LOG.seeded" | head -20 >&2
+		return 1
+	}
+}
