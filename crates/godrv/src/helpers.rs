@@ -12,6 +12,7 @@ use crate::fs::{make_dirs, read_dir, remove_all};
 use crate::go::{download_env, Go, GoTools};
 use crate::modfiles::PrivateModFiles;
 use crate::request::{BuildRequest, FetchRequest, ModulesRequest};
+use crate::script::required_modules;
 use godrv_exec::copy_tree;
 
 /// Writes to `out` a GOCACHE that holds Go's module index of GOROOT/src and nothing else: what
@@ -93,36 +94,18 @@ pub fn go_mod_index(
         modcache: Some(modcache),
         go_cache_seed: None,
     };
-    let list = |args: &[&str]| -> Result<Vec<u8>> {
-        let output = Go::planner(module_dir, &BuildRequest::default(), &tools, scratch)?
-            .env("GOCACHE", out)
-            .args(args.iter().copied())
-            .run()?;
-        Ok(output.stdout)
+    let go = || -> Result<Go> {
+        Ok(Go::planner(module_dir, &BuildRequest::default(), &tools, scratch)?.env("GOCACHE", out))
     };
-    let indexed = list(&[
-        "list",
-        "-m",
-        // go asks for each module's .info, which the module cache does not keep.
-        "-e",
-        "-f",
-        "{{if and .Dir (not .Main)}}{{.Path}}/...{{end}}",
-        "all",
-    ])
-    .and_then(|modules| {
-        let patterns: Vec<String> = String::from_utf8_lossy(&modules)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
-        if patterns.is_empty() {
-            return Ok(0);
+    let indexed = go().and_then(required_modules).and_then(|patterns| {
+        if !patterns.is_empty() {
+            // -find: the packages, not their dependencies; loading one package of a module
+            // indexes all of it.
+            go()?
+                .args(["list", "-e", "-find", "-f", "{{.ImportPath}}"])
+                .args(patterns.iter().cloned())
+                .run()?;
         }
-        // -find: the packages, not their dependencies; loading one package of a module indexes
-        // all of it.
-        let mut args = vec!["list", "-e", "-find", "-f", "{{.ImportPath}}"];
-        args.extend(patterns.iter().map(String::as_str));
-        list(&args)?;
         Ok(patterns.len())
     });
     match indexed {

@@ -146,24 +146,7 @@ fn dependency_packages(
     tools: &GoTools<'_>,
     scratch: &Path,
 ) -> Result<Vec<String>> {
-    let modules = Go::planner(start_dir, request, tools, scratch)?
-        .args([
-            "list",
-            "-m",
-            // go asks for each module's .info, which the module cache does not keep: -e puts
-            // that error into the module's Error field instead of failing.
-            "-e",
-            "-f",
-            "{{if and .Dir (not .Main)}}{{.Path}}/...{{end}}",
-            "all",
-        ])
-        .run()?
-        .stdout;
-    let patterns: Vec<String> = String::from_utf8_lossy(&modules)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let patterns = required_modules(Go::planner(start_dir, request, tools, scratch)?)?;
     if patterns.is_empty() {
         return Ok(Vec::new());
     }
@@ -184,6 +167,29 @@ fn dependency_packages(
         .map(str::to_string)
         .collect();
     Ok(packages.into_iter().collect())
+}
+
+/// `<module>/...` for every module the main module requires whose sources are in the module
+/// cache (`go list -m -e all` run by `go`, a go command started in the main module).
+pub fn required_modules(go: Go) -> Result<Vec<String>> {
+    let modules = go
+        .args([
+            "list",
+            "-m",
+            // go asks for each module's .info, which the module cache does not keep: -e puts
+            // that error into the module's Error field instead of failing.
+            "-e",
+            "-f",
+            "{{if and .Dir (not .Main)}}{{.Path}}/...{{end}}",
+            "all",
+        ])
+        .run()?
+        .stdout;
+    Ok(String::from_utf8_lossy(&modules)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// `go list -json` output, the fields godrv asks for.
