@@ -19,6 +19,7 @@ use std::process;
 
 use godrv_plan::spec::{self, ActionSpec, ExecStep};
 use godrv_plan::text::{self, Token};
+use godrv_plan::GoTool;
 
 pub mod group;
 
@@ -532,20 +533,19 @@ fn spawn_error(
 
 /// `go tool NAME …` runs `$GOROOT/pkg/tool/<os_arch>/NAME` directly.
 fn resolve_program(goroot: &Path, argv: &[String]) -> PathBuf {
-    if let [go, tool, name, ..] = argv {
-        if go == "go" && tool == "tool" {
-            if let Some(dir) = tool_dir(goroot) {
-                return dir.join(name);
-            }
+    if let Some(tool) = GoTool::via_go_tool(argv) {
+        if let Some(dir) = tool_dir(goroot) {
+            return dir.join(tool.file_name());
         }
     }
     PathBuf::from(&argv[0])
 }
 
+/// Where the program's arguments start: after `go tool NAME`, else after the program.
 fn program_args_start(argv: &[String]) -> usize {
-    match argv {
-        [go, tool, _, ..] if go == "go" && tool == "tool" => 3,
-        _ => 1,
+    match GoTool::via_go_tool(argv) {
+        Some(_) => 3,
+        None => 1,
     }
 }
 

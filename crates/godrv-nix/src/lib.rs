@@ -18,7 +18,7 @@ pub mod register;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use godrv_plan::{spec, DepRef, Plan, PlannedAction, Role};
+use godrv_plan::{spec, DepRef, GoTool, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
 /// Version of the IFD plan JSON read by `nix/internal/instantiate.nix`.
@@ -199,16 +199,8 @@ fn template(
             action.sources.clone(),
         )
     });
-    // A group's members' steps count as its own.
-    let steps = action
-        .spec
-        .steps
-        .iter()
-        .chain(action.spec.members.values().flat_map(|m| &m.action.steps));
-    let uses_c = steps.into_iter().any(|s| match s {
-        spec::ExecStep::Run { argv, .. } => argv.iter().any(|a| a.ends_with("/cgo") || a == "cgo"),
-        _ => false,
-    });
+    // A group's members' tools count as its own (`PlannedAction::tools`).
+    let uses_c = action.tools.contains(&GoTool::Cgo);
     let cc = uses_c || action.role == Role::Link;
     // Standard-library packages never read the user's C libraries: they stay shared.
     let user_code = !action.sources.is_empty() || action.uses_modcache;
@@ -410,6 +402,7 @@ mod tests {
             uses_modcache: false,
             module: None,
             group_modules: BTreeMap::new(),
+            tools: [if cgo { GoTool::Cgo } else { GoTool::Compile }].into(),
             binaries: vec![],
             spec: spec::ActionSpec {
                 steps: vec![spec::ExecStep::Run {

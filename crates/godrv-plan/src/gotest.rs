@@ -329,6 +329,7 @@ fn run_action(
         uses_modcache: false,
         module: None,
         group_modules: BTreeMap::new(),
+        tools: BTreeSet::new(),
         binaries: vec![],
         spec: ActionSpec {
             steps: vec![ExecStep::Test {
@@ -484,6 +485,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                     uses_modcache: false,
                     module: None,
                     group_modules: BTreeMap::new(),
+                    tools: BTreeSet::new(),
                     binaries,
                     spec: ActionSpec {
                         steps: vec![ExecStep::Copy {

@@ -384,6 +384,10 @@ pub fn make_group(
         sources,
         module,
         group_modules,
+        tools: members
+            .iter()
+            .flat_map(|k| actions[k].tools.iter().copied())
+            .collect(),
         uses_modcache: members.iter().any(|k| actions[k].uses_modcache),
         binaries: vec![],
         spec: ActionSpec {
@@ -439,6 +443,7 @@ pub fn member_outputs(spec: &ActionSpec) -> BTreeSet<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GoTool;
 
     fn compile(package: &str, deps: &[(&str, &str)]) -> PlannedAction {
         PlannedAction {
@@ -457,6 +462,7 @@ mod tests {
             sources: BTreeSet::new(),
             module: None,
             group_modules: BTreeMap::new(),
+            tools: [GoTool::Compile].into(),
             uses_modcache: false,
             binaries: vec![],
             spec: ActionSpec {

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use godrv_script::{Action, ActionGraph, ActionId, ActionKind, Command, Step};
 use serde::{Deserialize, Serialize};
 
+pub use godrv_script::GoTool;
 use rewrite::{to_spec_text, work_refs, PrefixMap};
 pub use spec::{ActionSpec, ExecStep};
 use text::Token;
@@ -128,6 +129,13 @@ pub struct PlannedAction {
     /// [`spec::Member::module`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_modules: BTreeMap<String, String>,
+    /// The programs of Go's toolchain its steps run, as the parser found them
+    /// ([`godrv_script::Action::tools`]; a group: its members'). The front ends give the C
+    /// compiler to an action that runs `cgo`. Not part of what makes two actions the same
+    /// derivation (`gotest`'s merge compares the serialized action): go's build and test scripts
+    /// differ in tools the plan drops (`buildid`).
+    #[serde(skip)]
+    pub tools: BTreeSet<GoTool>,
     /// The action refers to the module cache outside its own module directory (`$MODCACHE`): it
     /// gets the whole cache. Go's scripts never do this; kept so such a script still builds.
     pub uses_modcache: bool,
@@ -488,6 +496,7 @@ fn plan_actions(
                 sources,
                 module,
                 group_modules: BTreeMap::new(),
+                tools: part.action.tools.clone(),
                 uses_modcache,
                 binaries,
                 spec: ActionSpec {
@@ -525,8 +534,8 @@ fn split_link_object(steps: &mut Vec<ExecStep>) {
     let link_archive = format!("$WORK/{}/{}/{ARCHIVE}", spec::OWN_DIR, spec::LINK_DIR);
     for step in steps.iter_mut() {
         if let ExecStep::Run { argv, .. } = step {
-            match argv_tool_name(argv) {
-                Some("compile") => {
+            match GoTool::invoked_by(argv).map(|(_, tool)| tool) {
+                Some(GoTool::Compile) => {
                     if let Some(at) = argv
                         .windows(2)
                         .position(|w| w[0] == "-o" && w[1] == own_archive)
@@ -537,7 +546,7 @@ fn split_link_object(steps: &mut Vec<ExecStep>) {
                         );
                     }
                 }
-                Some("pack") => {
+                Some(GoTool::Pack) => {
                     for arg in argv.iter_mut().filter(|a| **a == own_archive) {
                         *arg = link_archive.clone();
                     }
@@ -561,7 +570,7 @@ impl Part<'_> {
         self.role == Role::Compile
             && self.steps.iter().any(|s| match s {
                 Step::Run(cmd) => {
-                    tool_name(cmd) == Some("compile")
+                    tool(cmd) == Some(GoTool::Compile)
                         && cmd.argv.iter().any(|a| a == "-pack")
                         && cmd.argv.windows(2).any(|w| w[0] == "-o" && w[1] == archive)
                 }
@@ -634,23 +643,12 @@ fn split_actions(graph: &ActionGraph) -> Vec<Part<'_>> {
 }
 
 fn is_compile(step: &Step) -> bool {
-    matches!(step, Step::Run(c) if tool_name(c) == Some("compile"))
+    matches!(step, Step::Run(c) if tool(c) == Some(GoTool::Compile))
 }
 
-/// The Go tool a command runs: `compile` for `/…/pkg/tool/linux_amd64/compile` and for
-/// `go tool compile`.
-fn tool_name(cmd: &Command) -> Option<&str> {
-    argv_tool_name(&cmd.argv)
-}
-
-/// The Go tool an argv runs, as go prints it or after rewriting (`$GOROOT/pkg/tool/…/compile`,
-/// `go tool pack`).
-fn argv_tool_name(argv: &[String]) -> Option<&str> {
-    match argv {
-        [go, tool, name, ..] if go == "go" && tool == "tool" => Some(name),
-        [path, ..] if path.contains("/pkg/tool/") => path.rsplit('/').next(),
-        _ => None,
-    }
+/// The program of Go's toolchain a command runs.
+fn tool(cmd: &Command) -> Option<GoTool> {
+    GoTool::invoked_by(&cmd.argv).map(|(_, tool)| tool)
 }
 
 /// Paths a step writes (for telling apart the link half's own files).
@@ -712,7 +710,7 @@ fn plan_step(
             if cmd.argv.is_empty() {
                 return Err(PlanError::EmptyCommand { action: action.id });
             }
-            if tool_name(cmd) == Some("buildid") {
+            if tool(cmd) == Some(GoTool::Buildid) {
                 return Ok(None);
             }
             let argv = strip_buildid(cmd);
@@ -976,6 +974,7 @@ fn gathering_action(
         sources: BTreeSet::new(),
         module: None,
         group_modules: BTreeMap::new(),
+        tools: BTreeSet::new(),
         uses_modcache: false,
         binaries,
         spec: ActionSpec {

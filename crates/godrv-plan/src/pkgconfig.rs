@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use godrv_script::{ActionGraph, ActionId, Command, Step};
+use godrv_script::{ActionGraph, ActionId, Command, GoTool, Step};
 
 /// The two queries go printed for one cgo package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,9 +144,7 @@ pub fn apply(
 
 /// `…/cgo -objdir DIR …` (not `cgo -dynimport`).
 fn is_cgo_objdir(cmd: &Command) -> bool {
-    cmd.argv
-        .first()
-        .is_some_and(|p| p == "cgo" || p.ends_with("/cgo"))
+    GoTool::invoked_by(&cmd.argv).is_some_and(|(_, tool)| tool == GoTool::Cgo)
         && cmd.argv.iter().any(|a| a == "-objdir")
 }
 

@@ -385,3 +385,39 @@ fn compile_keeps_its_archive_whether_or_not_imported() {
         assert_eq!(mains, 1, "the main package's compile is checked too");
     }
 }
+
+/// Which actions run `cgo` reaches the plan as the parser found it (`PlannedAction::tools`,
+/// which the front ends give the C compiler by): every action whose steps run the cgo program
+/// and no other compile, in a program with C code and its std (runtime/cgo, net, os/user).
+#[test]
+fn the_parsers_tools_reach_the_plan() {
+    let (plan, _tmp) = plan_case("go1.27", "cgo", "cgo");
+    let mut with_cgo = 0;
+    for action in plan.actions.values() {
+        let runs_cgo = action.spec.steps.iter().any(|s| match s {
+            ExecStep::Run { argv, .. } => argv
+                .first()
+                .is_some_and(|p| p.ends_with("/pkg/tool/linux_amd64/cgo")),
+            _ => false,
+        });
+        // The link half of a split action keeps the whole action's tools (a link gets the C
+        // compiler anyway).
+        let link_half = action.role == Role::Link && !runs_cgo;
+        assert_eq!(
+            action.tools.contains(&godrv_plan::GoTool::Cgo),
+            runs_cgo || (link_half && action.tools.contains(&godrv_plan::GoTool::Cgo)),
+            "{}: tools {:?}",
+            action.name,
+            action.tools
+        );
+        with_cgo += usize::from(runs_cgo);
+        if action.role == Role::Compile {
+            assert!(
+                action.tools.contains(&godrv_plan::GoTool::Compile),
+                "{}",
+                action.name
+            );
+        }
+    }
+    assert!(with_cgo >= 2, "the user's cgo package and runtime/cgo");
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::graph::{Action, ActionGraph, ActionId, ActionKind, Command, Step};
 use crate::lines::{CommandLine, Line, LogicalLine, Suffix};
+use crate::tool::GoTool;
 use crate::ParseError;
 
 /// File name extensions counted as sources when an argument names a file
@@ -365,20 +366,6 @@ fn command_owner(argv: &[String], cwd: &str) -> Option<ActionId> {
         .or_else(|| action_of_path(cwd))
 }
 
-/// The go tool a command runs: `go tool NAME`, a `.../pkg/tool/GOOS_GOARCH/NAME`
-/// word (also after `-toolexec` programs), else the program's base name.
-fn tool_of(argv: &[String]) -> (usize, &str) {
-    if argv.len() >= 3 && argv[0] == "go" && argv[1] == "tool" {
-        return (2, &argv[2]);
-    }
-    for (i, w) in argv.iter().enumerate() {
-        if w.contains("/pkg/tool/") {
-            return (i, base_name(w));
-        }
-    }
-    (0, argv.first().map_or("", |w| base_name(w)))
-}
-
 fn base_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
@@ -395,7 +382,7 @@ struct Facts {
     outputs: BTreeSet<String>,
     moved_away: BTreeSet<String>,
     sources: BTreeSet<PathBuf>,
-    tools: BTreeSet<String>,
+    tools: BTreeSet<GoTool>,
     package_flag: Option<String>,
     testmain: Option<String>,
 }
@@ -448,11 +435,11 @@ fn finish(
         .is_some_and(|t| !written.contains(t))
     {
         ActionKind::TestMain
-    } else if facts.tools.contains("link") {
+    } else if facts.tools.contains(&GoTool::Link) {
         ActionKind::Link
-    } else if facts.tools.contains("cgo") {
+    } else if facts.tools.contains(&GoTool::Cgo) {
         ActionKind::Cgo
-    } else if facts.tools.contains("compile") {
+    } else if facts.tools.contains(&GoTool::Compile) {
         ActionKind::Compile
     } else {
         ActionKind::Other
@@ -472,6 +459,7 @@ fn finish(
         id,
         package,
         kind,
+        tools: facts.tools,
         deps,
         outputs: facts.outputs,
         sources: facts.sources,
@@ -545,9 +533,12 @@ fn step_facts(step: &Step, f: &mut Facts) -> Result<(), String> {
 
 fn run_facts(c: &Command, f: &mut Facts) {
     let cwd = c.cwd.to_str().unwrap_or_default();
-    let (tool_at, tool) = tool_of(&c.argv);
-    f.tools.insert(tool.to_owned());
-    let args = &c.argv[tool_at + 1..];
+    let (tool_at, tool) = match GoTool::invoked_by(&c.argv) {
+        Some((at, tool)) => (at, Some(tool)),
+        None => (0, None),
+    };
+    f.tools.extend(tool);
+    let args = &c.argv[(tool_at + 1).min(c.argv.len())..];
     let mut skip_next = false;
     for (i, a) in args.iter().enumerate() {
         if skip_next {
@@ -563,14 +554,14 @@ fn run_facts(c: &Command, f: &mut Facts) {
                 skip_next = true;
                 continue;
             }
-            "-p" if tool == "compile" => {
+            "-p" if tool == Some(GoTool::Compile) => {
                 if let Some(v) = next {
                     f.package_flag.get_or_insert_with(|| v.clone());
                 }
                 skip_next = true;
                 continue;
             }
-            "r" if tool == "pack" && i == 0 => {
+            "r" if tool == Some(GoTool::Pack) && i == 0 => {
                 if let Some(v) = next {
                     f.outputs.insert(resolve(v, cwd));
                 }
@@ -585,7 +576,7 @@ fn run_facts(c: &Command, f: &mut Facts) {
         }
         let p = resolve(candidate, cwd);
         if is_work(&p) {
-            if tool == "compile" && base_name(&p) == "_testmain.go" {
+            if tool == Some(GoTool::Compile) && base_name(&p) == "_testmain.go" {
                 f.testmain = Some(p);
             }
         } else if p.starts_with('/') {
@@ -685,23 +676,5 @@ mod tests {
         );
         assert_eq!(resolve_cd("/", "/s").as_deref(), Some("/"));
         assert_eq!(resolve_cd("x", "/s"), None);
-    }
-
-    #[test]
-    fn tools() {
-        let v = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        assert_eq!(tool_of(&v("go tool pack r x")), (2, "pack"));
-        assert_eq!(
-            tool_of(&v("/g/pkg/tool/linux_amd64/compile -o x")),
-            (0, "compile")
-        );
-        assert_eq!(
-            tool_of(&v("/bin/toolexec /g/pkg/tool/linux_amd64/asm -o x")),
-            (1, "asm")
-        );
-        assert_eq!(
-            tool_of(&v("x86_64-linux-gnu-gcc -c")),
-            (0, "x86_64-linux-gnu-gcc")
-        );
     }
 }

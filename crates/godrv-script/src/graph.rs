@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::tool::GoTool;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The number of a `$WORK/bNNN` directory: one action per directory.
@@ -134,6 +135,9 @@ pub struct Action {
     /// say (a `preprofile` action).
     pub package: Option<String>,
     pub kind: ActionKind,
+    /// The programs of Go's toolchain its commands run ([`GoTool::invoked_by`]).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tools: BTreeSet<GoTool>,
     /// Actions whose `$WORK/bNNN` outputs this action reads.
     pub deps: BTreeSet<ActionId>,
     /// Files the action writes: `$WORK/bNNN/...` paths (literal `$WORK`), or

@@ -134,6 +134,11 @@
 //!   (`echo 'T' >> F`), `Touch` and `Symlink`. Their paths are absolute or
 //!   `$WORK`-rooted (relative ones resolved against `start_dir`).
 //! * [`ActionKind`] has no `Asm`: assembly is always part of a compile action.
+//! * [`Action::tools`]: the programs of Go's toolchain the action's commands
+//!   run ([`GoTool`], read from an argv by [`GoTool::invoked_by`] only). The
+//!   planner carries them into `PlannedAction::tools`, which the Nix front end
+//!   reads (an action that runs `cgo` gets the C compiler); nothing else looks
+//!   at the words for it.
 //! * [`Command::cwd`] and [`Action::cwd`] are absolute **or `$WORK`-rooted**
 //!   (`$WORK`, `$WORK/b001`): cgo's C compiles run in the object directory
 //!   with `./` paths, and C compiler probes in `$WORK`.
@@ -171,12 +176,14 @@ mod error;
 mod graph;
 pub mod lines;
 pub mod quote;
+mod tool;
 
 use std::path::Path;
 
 pub use error::ParseError;
 pub use graph::{Action, ActionGraph, ActionId, ActionKind, BadActionId, Command, Step};
 pub use quote::{join_words, quote_word, unquote_word, UnquoteError};
+pub use tool::GoTool;
 
 /// Parse the script `go build -n` printed on stderr; `start_dir` is the
 /// absolute directory go was started in (what `cd .` means).
