@@ -19,6 +19,9 @@ let
   # and the library itself (`lib`). The public ones are in nix/, the others in nix/internal/.
   call = file: import file { toolchain = toolchain'; inherit lib; };
   lib = {
+    # What the Nix library and godrv must agree on (plan version, planner names, module store
+    # names, the fetchers' impureEnvVars), written once; godrv embeds the same file.
+    contract = builtins.fromJSON (builtins.readFile ./contract.json);
     buildWithDynDrv = call ./buildWithDynDrv.nix;
     buildWithIFD = call ./buildWithIFD.nix;
     goIndex = call ./goIndex.nix;

@@ -78,9 +78,5 @@ in
   # Proxies of the calling environment reach a fixed-output derivation, and NETRC (the path of a
   # netrc file with credentials for private modules, made visible to the sandbox with
   # `extra-sandbox-paths`): never copied into the store.
-  fetcherImpureEnvVars = [
-    "http_proxy" "https_proxy" "ftp_proxy" "all_proxy" "no_proxy"
-    "HTTP_PROXY" "HTTPS_PROXY" "FTP_PROXY" "ALL_PROXY" "NO_PROXY"
-    "NETRC"
-  ];
+  fetcherImpureEnvVars = lib.contract.fetcherImpureEnvVars;
 }

@@ -24,11 +24,11 @@ in
 if (config.modcache == null && config.lockedModules == null) || moduleFiles == null then
   null
 else
-  lib.dynPlanner "go-deps" (
+  lib.dynPlanner lib.contract.depsPlanner (
     removeAttrs config [ "subPackages" "excludedPackages" "ldflags" ]
     // {
       deps = true;
-      name = "go-deps";
+      name = lib.contract.depsPlanner;
       src = "${moduleFiles}";
       # It loads every module once per go.mod/go.sum: it starts from GOROOT's index alone and
       # does not wait for go-modindex.

@@ -12,7 +12,7 @@
 { toolchain, lib }:
 let
   inherit (toolchain) go godrv system;
-  moduleStoreName = dir: "gomod-" + builtins.replaceStrings [ "/" "@" "!" "~" ] [ "-" "-" "-" "-" ] dir;
+  moduleStoreName = dir: lib.contract.moduleStorePrefix + builtins.replaceStrings [ "/" "@" "!" "~" ] [ "-" "-" "-" "-" ] dir;
 in
 args: path: version: hash: dir:
 derivation {

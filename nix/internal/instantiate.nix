@@ -73,4 +73,4 @@ let
       // (if ca then { __contentAddressed = true; } else { })
     );
 in
-if plan.version != 3 then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (3): update nix/ and godrv together." else drvs.${plan.top}
+if plan.version != lib.contract.planVersion then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (${toString lib.contract.planVersion}): update nix/ and godrv together." else drvs.${plan.top}

@@ -15,11 +15,11 @@ let
   stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];
 in
 config:
-lib.dynPlanner "go-std" (
+lib.dynPlanner lib.contract.stdPlanner (
   builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) stdShaping)) config
   // {
     std = true;
-    name = "go-std";
+    name = lib.contract.stdPlanner;
     src = "";
   }
 ) { }

@@ -13,6 +13,7 @@
 //!
 //! Attribute names and values are identical in both, so both give the same `.drv` paths.
 
+pub mod contract;
 pub mod daemon;
 pub mod register;
 
@@ -21,8 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use godrv_plan::{spec, DepRef, GoTool, Plan, PlannedAction, Role};
 use serde::{Deserialize, Serialize};
 
-/// Version of the IFD plan JSON read by `nix/internal/instantiate.nix`.
-pub const PLAN_VERSION: u32 = 3;
+pub use contract::contract;
 
 /// A store path given to godrv by the Nix front end, with the derivation output that produces it
 /// when there is one (`pkgs.go`), so that generated derivations depend on that output exactly as
@@ -95,7 +95,10 @@ impl ModuleDir {
     pub fn new(dir: &str) -> Self {
         ModuleDir {
             dir: dir.to_string(),
-            name: godrv_plan::sanitize_store_name(&format!("gomod-{dir}")),
+            name: godrv_plan::sanitize_store_name(&format!(
+                "{}{dir}",
+                contract().module_store_prefix
+            )),
             sha256: None,
         }
     }
@@ -275,7 +278,7 @@ impl DrvPlan {
             return Err(UnknownPackage(missing.clone(), known.join(", ")));
         }
         Ok(DrvPlan {
-            version: PLAN_VERSION,
+            version: contract().plan_version,
             addressing,
             top: plan.top.clone(),
             actions,

@@ -82,35 +82,23 @@ pub fn planner_env(request: &BuildRequest, tools: &GoTools<'_>, scratch: &Path) 
     Ok(env)
 }
 
-/// Variables of the builder's own environment passed on to `go mod download`: the proxies and
-/// `NETRC` Nix lets into a fixed-output derivation (`impureEnvVars`) and the CA certificates for
-/// HTTPS.
-const PASS_THROUGH: &[&str] = &[
-    "http_proxy",
-    "https_proxy",
-    "ftp_proxy",
-    "all_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "FTP_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    // A netrc file with credentials for private modules (a path the sandbox can see).
-    "NETRC",
-];
+/// Variables of the builder's own environment passed on to `go mod download` besides the ones
+/// the fetchers let in (`fetcherImpureEnvVars` of `nix/contract.json`: the proxies and `NETRC`, a
+/// netrc file with credentials for private modules): the CA certificates for HTTPS.
+const PASS_THROUGH: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR"];
 
 /// go's environment for downloading, in a fixed-output derivation: the proxies of the builder's
-/// environment ([`PASS_THROUGH`] and every variable the derivation lets in with `impureEnvVars`,
-/// e.g. added by overrideModAttrs), then the user's `env`.
+/// environment (the contract's `fetcherImpureEnvVars`, [`PASS_THROUGH`] and every variable the
+/// derivation lets in with `impureEnvVars`, e.g. added by overrideModAttrs), then the user's
+/// `env`.
 pub fn download_env(goroot: &Path, user: &BTreeMap<String, String>, scratch: &Path) -> Env {
     let mut env = Env::new();
     let impure = std::env::var("impureEnvVars").unwrap_or_default();
-    for name in PASS_THROUGH
+    let fetchers = &godrv_nix::contract().fetcher_impure_env_vars;
+    for name in fetchers
         .iter()
-        .copied()
+        .map(String::as_str)
+        .chain(PASS_THROUGH.iter().copied())
         .chain(impure.split_whitespace())
     {
         if let Some(value) = std::env::var_os(name) {

@@ -92,12 +92,14 @@ pub fn make_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<DrvPlan> {
     })
 }
 
-/// Name of the top derivation of a library plan (std's, or the dependencies');
-/// `nix/internal/stdPlanner.nix` and `nix/internal/depsPlanner.nix` name the planners after them.
+/// Name of the top derivation of a library plan (std's, or the dependencies'), which
+/// `nix/internal/stdPlanner.nix` and `nix/internal/depsPlanner.nix` name the planners after
+/// (`nix/contract.json`).
 pub fn library_top(what: Packages) -> &'static str {
+    let contract = godrv_nix::contract();
     match what {
-        Packages::Std => "go-std",
-        Packages::Deps | Packages::Module => "go-deps",
+        Packages::Std => &contract.std_planner,
+        Packages::Deps | Packages::Module => &contract.deps_planner,
     }
 }
 

@@ -161,3 +161,68 @@ fn header_arguments_are_read_as_written() {
         ["meta", "name", "passthru", "pname", "src", "version"]
     );
 }
+
+/// Files under `dir` (recursively) whose name ends in `ext`.
+fn files_in(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_in(&path, ext, out);
+        } else if path.to_string_lossy().ends_with(ext) {
+            out.push(path);
+        }
+    }
+}
+
+/// The values of nix/contract.json are written there only: no Nix file or Rust source (outside
+/// comments and tests) spells the planners' names, the module store prefix or the fetchers'
+/// variables again, and the plan version Nix checks is the contract's.
+#[test]
+fn the_contract_is_written_once() {
+    let contract: serde_json::Value = serde_json::from_str(&read("contract.json")).unwrap();
+    let mut literals = vec![
+        format!("\"{}\"", contract["stdPlanner"].as_str().unwrap()),
+        format!("\"{}\"", contract["depsPlanner"].as_str().unwrap()),
+        format!("\"{}", contract["moduleStorePrefix"].as_str().unwrap()),
+    ];
+    // The proxies (NETRC is also named by refuseSecrets.nix, for another reason).
+    literals.extend(
+        contract["fetcherImpureEnvVars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("\"{}\"", v.as_str().unwrap()))
+            .filter(|v| v != "\"NETRC\""),
+    );
+    let root = nix_dir().join("..");
+    let mut files = Vec::new();
+    files_in(&nix_dir(), ".nix", &mut files);
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if src.is_dir() {
+            files_in(&src, ".rs", &mut files);
+        }
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // A Rust file's unit tests may name the values they check.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (n, line) in code.lines().enumerate() {
+            let line = line.trim_start();
+            if line.starts_with('#') || line.starts_with("//") {
+                continue;
+            }
+            for literal in &literals {
+                if line.contains(literal.as_str()) {
+                    found.push(format!("{}:{}: {literal}", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "written again outside nix/contract.json: {found:#?}"
+    );
+    assert!(read("internal/instantiate.nix").contains("plan.version != lib.contract.planVersion"));
+}
