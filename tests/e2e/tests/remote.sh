@@ -156,53 +156,64 @@ test_remote_planner_needs_feature() {
 
 # Sharing through a binary cache: the test machine's store builds a synthetic module and copies
 # what it built to a file:// binary cache signed with a key made by this test (the outputs of
-# every derivation of the build with their realisations, those of the resolved derivations Nix
-# built them as included, and Go and godrv); a fresh store (a chroot store under the scratch
-# directory) with that cache as its only substituter builds the next commit (a body-only edit of
-# `base`) and builds only the planner, base's compile and the link (dyn: and the result copy),
-# substituting everything else, std included. IFD mode, both granularities.
+# every derivation of the build with their realisations — dyn: the planner output's too — those
+# of the resolved derivations Nix built them as included, and Go and godrv); a fresh store (a
+# chroot store under the scratch directory) with that cache as its only substituter builds the
+# next commit (a body-only edit of `base`) and builds only the planner, base's compile and the
+# link (dyn: and the result copy; IFD: and go-index, an input of the plan only, unless an earlier
+# dyn build put it in the cache), substituting
+# everything else, std included. Both modes, both granularities.
 test_remote_binary_cache() {
-	local gran src expr out drv cache=$SCRATCH/cache fresh built subst name fail=0
+	local gran mode src expr out drv top cache=$SCRATCH/cache fresh built subst name want base fail=0
 	local godrv_path
 	godrv_path=$(dirname "$(dirname "$GODRV")")
 	nix-store --generate-binary-cache-key "godrv-e2e-$$" "$SCRATCH/cache.sec" "$SCRATCH/cache.pub"
 	for gran in package module; do
-		name="ifd/$gran"
-		src=$SCRATCH/cache-$gran
-		remote_src "$src" 12 "cache$gran"
-		expr="(import $REPO/nix {}).buildWithIFD { pname = \"cached\"; version = \"1\"; src = $src; granularity = \"$gran\"; }"
-		out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.c1") || {
-			tail -20 "$LOG.c1" >&2
-			return 1
-		}
-		drv=$(nix-instantiate -E "$expr" 2>/dev/null)
-		# Every derivation of the build and the resolved ones it was built as (a content-addressed
-		# derivation whose inputs changed is looked up in the cache in its resolved form: without
-		# those, every dependent of an edited package is rebuilt, early cutoff or not).
-		{
-			nix-store -qR "$drv" | grep '\.drv$'
-			sed -n "s/^resolved derivation: '[^']*' -> '\([^']*\)'.*/\1/p" "$LOG.c1"
-		} | sed 's/$/^*/' >"$SCRATCH/cache.drvs"
-		xargs nix copy --to "file://$cache?compression=none&secret-key=$SCRATCH/cache.sec" "$GOROOT" "$godrv_path" \
-			<"$SCRATCH/cache.drvs" 2>"$LOG.copy" || {
-			tail -20 "$LOG.copy" >&2
-			return 1
-		}
-		sed -i "s|// BODY|+ $(date +%s%N) // BODY|" "$src/base/base.go"
-		fresh=$SCRATCH/fresh-$gran
-		nix-build --no-out-link --store "local?root=$fresh" --option substituters "file://$cache" \
-			--option trusted-public-keys "$(cat "$SCRATCH/cache.pub")" -E "$expr" >/dev/null 2>"$LOG.c2" || {
-			tail -20 "$LOG.c2" >&2
-			return 1
-		}
-		built=$(sed -n "s/^building '\/nix\/store\/[a-z0-9]*-\([^']*\)'.*/\1/p" "$LOG.c2" | sort | tr '\n' ' ')
-		subst=$(grep -c "^copying path '.*' from 'file://" "$LOG.c2" || true)
-		echo "$name: the fresh store built: $built; substituted $subst paths" >&2
-		# go-index (an input of the planner only) is not among the build's derivations: built too.
-		[[ $built =~ ^cached-1-plan\.json\.drv\ cached-1\.drv\ go-example\.com-remotecache${gran}x[0-9x]*-base\.drv\ go-index\.drv\ $ ]] || {
-			echo "$name: expected the fresh store to build the plan, go-index, base and the link only" >&2
-			fail=1
-		}
+		for mode in ifd dyn; do
+			name="$mode/$gran"
+			src=$SCRATCH/cache-$mode-$gran
+			remote_src "$src" 12 "cache$mode$gran"
+			expr="(import $REPO/nix {}).buildWith${mode/ifd/IFD} { pname = \"cached\"; version = \"1\"; src = $src; granularity = \"$gran\"; }"
+			expr=${expr/buildWithdyn/buildWithDynDrv}
+			out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.c1") || {
+				tail -20 "$LOG.c1" >&2
+				return 1
+			}
+			drv=$(nix-instantiate -E "$expr" 2>/dev/null)
+			top=
+			[ "$mode" = ifd ] || top=$(nix-build --no-out-link -E "($expr).planner" 2>/dev/null)
+			# Every derivation of the build and the resolved ones it was built as (a
+			# content-addressed derivation whose inputs changed is looked up in the cache in its
+			# resolved form: without those, every dependent of an edited package is rebuilt).
+			{
+				# shellcheck disable=SC2086 # top: empty or one path
+				nix-store -qR "$drv" $top | grep '\.drv$'
+				sed -n "s/^resolved derivation: '[^']*' -> '\([^']*\)'.*/\1/p" "$LOG.c1"
+			} | sort -u | sed 's/$/^*/' >"$SCRATCH/cache.drvs"
+			xargs nix copy --to "file://$cache?compression=none&secret-key=$SCRATCH/cache.sec" "$GOROOT" "$godrv_path" \
+				<"$SCRATCH/cache.drvs" 2>"$LOG.copy" || {
+				tail -20 "$LOG.copy" >&2
+				return 1
+			}
+			sed -i "s|// BODY|+ $(date +%s%N) // BODY|" "$src/base/base.go"
+			fresh=$SCRATCH/fresh-$mode-$gran
+			nix-build --no-out-link --store "local?root=$fresh" --option substituters "file://$cache" \
+				--option trusted-public-keys "$(cat "$SCRATCH/cache.pub")" -E "$expr" >/dev/null 2>"$LOG.c2" || {
+				tail -20 "$LOG.c2" >&2
+				return 1
+			}
+			built=$(sed -n "s/^building '\/nix\/store\/[a-z0-9]*-\([^']*\)'.*/\1/p" "$LOG.c2" | sort | tr '\n' ' ')
+			subst=$(grep -c "^copying path '.*' from 'file://" "$LOG.c2" || true)
+			echo "$name: the fresh store built: $built; substituted $subst paths" >&2
+			base="go-example\.com-remotecache$mode${gran}x[0-9x]*-base\.drv"
+			# go-index: unless a dyn build put it in the cache (it is an input of the dyn planner)
+			want="^cached-1-plan\.json\.drv cached-1\.drv $base (go-index\.drv )?$"
+			[ "$mode" = ifd ] || want="^cached-1\.drv cached-1\.drv cached-1\.drv\.drv $base $"
+			[[ $built =~ $want ]] || {
+				echo "$name: expected the fresh store to build the planner, base and the link only (IFD: and go-index; dyn: and the result copy)" >&2
+				fail=1
+			}
+		done
 	done
 	return "$fail"
 }
