@@ -138,8 +138,8 @@ fn package_args(
 }
 
 /// The packages [`Packages::Deps`] builds: `go list -m all` names the required modules whose
-/// sources are in the module cache, `go list -e` their packages; kept are those that load without
-/// error (their own or a dependency's) and are not commands.
+/// sources are in the module cache, `go list -e` their packages; kept are those that `go build`
+/// accepts, see [`buildable_dependencies`].
 fn dependency_packages(
     start_dir: &Path,
     request: &BuildRequest,
@@ -151,22 +151,63 @@ fn dependency_packages(
         return Ok(Vec::new());
     }
     let listed = Go::planner(start_dir, request, tools, scratch)?
-        .args([
-            "list",
-            "-e",
-            "-f",
-            "{{if not (or .Standard .Error .DepsErrors (eq .Name \"main\"))}}{{.ImportPath}}{{end}}",
-        ])
+        .arg("list")
+        .arg("-e")
+        .arg("-json=ImportPath,Name,Standard,Error,DepsErrors,GoFiles,CgoFiles,Deps")
         .args(tags_flag(request))
         .args(patterns)
         .run()?
         .stdout;
-    let packages: BTreeSet<String> = String::from_utf8_lossy(&listed)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
+    let listed = serde_json::Deserializer::from_slice(&listed)
+        .into_iter::<DependencyPackage>()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .context("reading the output of `go list -e -json` of the required modules")?;
+    Ok(buildable_dependencies(listed))
+}
+
+/// A package of a required module as `go list -e -json` reports it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DependencyPackage {
+    import_path: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    standard: bool,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    deps_errors: Vec<serde_json::Value>,
+    #[serde(default)]
+    go_files: Vec<String>,
+    #[serde(default)]
+    cgo_files: Vec<String>,
+    #[serde(default)]
+    deps: Vec<String>,
+}
+
+/// The listed packages `go build` accepts, commands left out: a package is dropped if it or
+/// anything it imports has an error, or has no Go files to compile (only tests, or every file
+/// excluded by build constraints: `go list` of a `...` pattern lists such a package without an
+/// error and does not mark its importers, but `go build` naming it or an importer fails).
+fn buildable_dependencies(listed: Vec<DependencyPackage>) -> Vec<String> {
+    let broken: BTreeSet<&str> = listed
+        .iter()
+        .filter(|p| {
+            p.error.is_some()
+                || !p.deps_errors.is_empty()
+                || (p.go_files.is_empty() && p.cgo_files.is_empty())
+        })
+        .map(|p| p.import_path.as_str())
         .collect();
-    Ok(packages.into_iter().collect())
+    let kept: BTreeSet<String> = listed
+        .iter()
+        .filter(|p| !p.standard && p.name != "main")
+        .filter(|p| !broken.contains(p.import_path.as_str()))
+        .filter(|p| !p.deps.iter().any(|d| broken.contains(d.as_str())))
+        .map(|p| p.import_path.clone())
+        .collect();
+    kept.into_iter().collect()
 }
 
 /// `<module>/...` for every module the main module requires whose sources are in the module
@@ -425,5 +466,39 @@ mod tests {
         .unwrap();
         assert!(err.to_string().contains("has no go.mod"), "{err}");
         assert!(err.to_string().contains("go mod init"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    fn listed(json: &str) -> Vec<DependencyPackage> {
+        serde_json::Deserializer::from_str(json)
+            .into_iter::<DependencyPackage>()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .unwrap()
+    }
+
+    /// alertmanager's and rclone's dependency planners failed: `go build -n` of every listed
+    /// package stopped at a package with only test files (`google.golang.org/protobuf/encoding`)
+    /// and at an importer of a package whose files build constraints exclude (go-systemd's
+    /// `internal/dlopen` with CGO_ENABLED=0), which `go list -e` reports without any error.
+    #[test]
+    fn dependencies_without_go_files_and_their_importers_are_not_built() {
+        let packages = listed(
+            r#"{"ImportPath":"example.com/m/ok","Name":"ok","GoFiles":["a.go"],"Deps":["errors"]}
+{"ImportPath":"example.com/m/testonly","Name":"testonly"}
+{"ImportPath":"example.com/m/dlopen","Name":"dlopen","CgoFiles":[]}
+{"ImportPath":"example.com/m/util","Name":"util","GoFiles":["u.go"],"Deps":["example.com/m/dlopen","errors"]}
+{"ImportPath":"example.com/m/bad","Name":"bad","GoFiles":["b.go"],"Error":{"Err":"x"}}
+{"ImportPath":"example.com/m/usesbad","Name":"usesbad","GoFiles":["c.go"],"DepsErrors":[{"Err":"x"}]}
+{"ImportPath":"example.com/m/cmd/tool","Name":"main","GoFiles":["main.go"]}
+{"ImportPath":"example.com/m/withcgo","Name":"withcgo","CgoFiles":["c.go"]}"#,
+        );
+        assert_eq!(
+            buildable_dependencies(packages),
+            vec!["example.com/m/ok", "example.com/m/withcgo"]
+        );
     }
 }
