@@ -252,10 +252,15 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Copies `from` to `to`, writable by its owner: the user's files are often read-only (a source
+/// in the Nix store), and `go work edit` on a file it cannot write changes nothing and still
+/// exits 0.
 fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::copy(from, to)
-        .map(|_| ())
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("making {} writable", to.display()))
 }
 
 /// Runs `cmd` in `dir`; its standard output, or an error with its standard error.
@@ -278,6 +283,23 @@ fn run(cmd: &mut Command, what: &str, dir: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The workspace example's module download failed in the Nix sandbox (`cannot load module
+    /// …/modfiles/app listed in go.work`): the copy of go.work from the read-only store kept its
+    /// mode, and `go work edit`, run as an unprivileged build user, left it unchanged, exit 0.
+    #[test]
+    fn copies_of_read_only_module_files_are_writable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("go.work");
+        std::fs::write(&user, "go 1.19\n").unwrap();
+        std::fs::set_permissions(&user, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let copy = dir.path().join("copy");
+        copy_file(&user, &copy).unwrap();
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o200, 0o200, "copy mode {mode:o}");
+        assert_eq!(std::fs::read(&copy).unwrap(), b"go 1.19\n");
+    }
 
     #[test]
     fn changes_name_the_file_and_the_lines() {
