@@ -471,6 +471,24 @@ pub fn to_toml(lockfile: &Lockfile) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// The vectors Nix's `escapeModule` (nix/internal/lockedModules.nix) is checked against too
+    /// (e2e module_dirs_match_the_shared_vectors): the escaping is written on both sides.
+    #[test]
+    fn module_dirs_match_the_shared_vectors() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../../testdata/module-dirs.json")).unwrap();
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 5);
+        for v in vectors {
+            let (path, version) = (v["path"].as_str().unwrap(), v["version"].as_str().unwrap());
+            assert_eq!(
+                module_dir(path, version),
+                v["dir"].as_str().unwrap(),
+                "{path} {version}"
+            );
+        }
+    }
+
     #[test]
     fn module_dirs_escape_upper_case() {
         assert_eq!(

@@ -272,3 +272,30 @@ test_lockfile_argument_errors() {
 		}
 	done
 }
+
+# Nix's escaping of module cache directories (escapeModule in nix/internal/lockedModules.nix, the
+# keys of its result) gives the directories of testdata/module-dirs.json, as godrv's module_dir
+# does (cargo test module_dirs_match_the_shared_vectors): the algorithm is written on both sides.
+test_module_dirs_match_the_shared_vectors() {
+	local got
+	cat >"$SCRATCH/escape.nix" <<'NIX'
+repo:
+let
+  vectors = (builtins.fromJSON (builtins.readFile (repo + "/testdata/module-dirs.json"))).vectors;
+  entry = v: "[mod.\"${v.path}\"]\nversion = \"${v.version}\"\nhash = \"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n";
+  lock = builtins.toFile "godrv.lock" ("schema = 3\n" + builtins.concatStringsSep "" (map entry vectors));
+  locked = import (repo + "/nix/internal/lockedModules.nix") { toolchain = { }; lib = { }; } { modules = lock; };
+  want = builtins.sort builtins.lessThan (map (v: v.dir) vectors);
+  got = builtins.attrNames locked;
+in
+if got == want && builtins.length got >= 5 then "same" else builtins.toJSON { inherit got want; }
+NIX
+	got=$(nix-instantiate --eval --strict --read-write-mode -E "import $SCRATCH/escape.nix \"$REPO\"" 2>"$LOG.escape") || {
+		cat "$LOG.escape" >&2
+		return 1
+	}
+	[ "$got" = '"same"' ] || {
+		echo "escapeModule disagrees with testdata/module-dirs.json: $got" >&2
+		return 1
+	}
+}
