@@ -38,8 +38,11 @@ let
     instantiate = call ./internal/instantiate.nix;
     lockedModules = call ./internal/lockedModules.nix;
     lockfileName = call ./internal/lockfileName.nix;
+    moduleDirs = call ./internal/moduleDirs.nix;
     moduleFiles = call ./internal/moduleFiles.nix;
     planner = call ./internal/planner.nix;
+    stdConfig = call ./internal/stdConfig.nix;
+    stdGroupPlanner = call ./internal/stdGroupPlanner.nix;
     stdPlanner = call ./internal/stdPlanner.nix;
     testPlanner = call ./internal/testPlanner.nix;
     vendorModules = call ./internal/vendorModules.nix;

@@ -19,7 +19,7 @@ mode: args:
 let
   modcache = lib.vendorModules args;
   locked = lib.lockedModules args;
-  config = {
+  base = {
     inherit mode system name check;
     addressing = lib.common.addressing args;
     src = "${args.src}";
@@ -46,11 +46,18 @@ let
     env = removeAttrs (userEnv args) downloadEnv;
     granularity = lib.common.granularityOf args;
   };
+  # In "module" granularity std is one derivation, planned and (dyn) registered by std's group
+  # planner, whose output (std's plan) the program's planner reads instead of running
+  # `go build -n std`; with vendorHash, the module directories come hashed (and, dyn, added) from
+  # moduleDirs.
+  config =
+    (if base.granularity == "module" then base // { stdPlan = "${lib.stdGroupPlanner mode base}"; } else base)
+    // (if modcache == null then { } else { moduleDirs = "${lib.moduleDirs mode base}"; });
   deps = lib.depsPlanner args config;
 in
 if mode == "dyn" then
-  # In "module" granularity std is one derivation the program's planner adds itself, and
-  # third-party modules one each: the std and dependencies' planners are not needed.
+  # In "module" granularity third-party modules are one derivation each, made by the program's
+  # planner: the package granularity's std and dependencies' planners are not used.
   lib.dynPlanner name config (
     if config.granularity != "package" then { }
     else { godrvStdPlan = lib.stdPlanner config; }

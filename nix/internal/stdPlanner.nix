@@ -7,19 +7,7 @@
 # program's planner, and if `go build -n std` fails it says so in its log and registers nothing.
 #
 # Arguments:
-#   config  a program planner's configuration; only its `stdShaping` fields are used
+#   config  a program planner's configuration; only its std-shaping fields are used (stdConfig)
 { toolchain, lib }:
-let
-  # The fields of a program planner's configuration that std's planner takes. Not goCacheSeed:
-  # go-std and go-index, both needed before a toolchain's first program planner, build side by side.
-  stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];
-in
 config:
-lib.dynPlanner lib.contract.stdPlanner (
-  builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) stdShaping)) config
-  // {
-    std = true;
-    name = lib.contract.stdPlanner;
-    src = "";
-  }
-) { }
+lib.dynPlanner lib.contract.stdPlanner (lib.stdConfig config) { }

@@ -15,6 +15,7 @@
 
 pub mod contract;
 pub mod daemon;
+pub mod module_dirs;
 pub mod register;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -312,14 +313,26 @@ fn nar_sha256(
     write: impl FnOnce(&mut HashWriter) -> std::io::Result<()>,
     path: &std::path::Path,
 ) -> Result<String, HashError> {
+    Ok(nar_digest(write, path)?.0)
+}
+
+/// The sha256 of what `write` writes, as nixbase32 and as bytes.
+fn nar_digest(
+    write: impl FnOnce(&mut HashWriter) -> std::io::Result<()>,
+    path: &std::path::Path,
+) -> Result<(String, [u8; 32]), HashError> {
     let mut hasher = HashWriter(<sha2::Sha256 as sha2::Digest>::new());
     write(&mut hasher).map_err(|source| HashError {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(godrv_derivation::nixbase32::encode(
-        &sha2::Digest::finalize(hasher.0),
-    ))
+    let digest: [u8; 32] = sha2::Digest::finalize(hasher.0).into();
+    Ok((godrv_derivation::nixbase32::encode(&digest), digest))
+}
+
+/// The sha256 of the NAR of the tree at `path` (nixbase32, and bytes).
+pub fn nar_sha256_of_tree(path: &std::path::Path) -> Result<(String, [u8; 32]), HashError> {
+    nar_digest(|w| godrv_derivation::nar::write_nar(path, w), path)
 }
 
 impl DrvPlan {
@@ -328,13 +341,24 @@ impl DrvPlan {
     /// `builtins.path`, which then only checks that the path is valid instead of walking `src`
     /// with a filter per package and hashing every module tree at every evaluation. The paths are
     /// the same (Nix checks the hash when it does add a path).
+    ///
+    /// A module in `known` (the module cache's [`module_dirs::KnownModules`]) takes its hash from
+    /// there instead of hashing its tree.
     pub fn pin_hashes(
         &mut self,
         src_root: &std::path::Path,
         modcache: Option<&std::path::Path>,
+        known: Option<&module_dirs::KnownModules>,
     ) -> Result<(), HashError> {
         let mut sets: BTreeMap<BTreeSet<String>, String> = BTreeMap::new();
-        let mut modules: BTreeMap<String, String> = BTreeMap::new();
+        let mut modules: BTreeMap<String, String> = known
+            .map(|k| {
+                k.modules
+                    .iter()
+                    .map(|(dir, m)| (dir.clone(), m.sha256.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         for template in self.actions.values_mut() {
             if let Some(set) = &mut template.src {
                 let hash = match sets.get(&set.files) {

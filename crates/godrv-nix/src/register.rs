@@ -15,6 +15,7 @@ use godrv_derivation::{
     StorePath,
 };
 
+use crate::module_dirs::KnownModules;
 use crate::{Addressing, DrvPlan, InputRef, SourceSet, Template};
 
 /// Why registering failed.
@@ -277,16 +278,22 @@ fn order(plan: &DrvPlan) -> Result<Vec<String>, RegisterError> {
 
 /// Adds every module directory `plan` reads from the module cache `modcache` to `store`, each as
 /// its own source path (same content, same path: bumping one module leaves the others' paths and
-/// the derivations reading them unchanged). Returns directory → input.
+/// the derivations reading them unchanged). Returns directory → input. A module in `known` (the
+/// module cache's directories added ahead, an input of the planner) is taken from there: its
+/// tree is neither hashed nor added again.
 pub fn add_modules(
     plan: &DrvPlan,
     modcache: &Path,
+    known: Option<&KnownModules>,
     store: &mut dyn Store,
 ) -> Result<BTreeMap<String, InputRef>, RegisterError> {
     plan.modules()
         .into_iter()
         .map(|module| {
-            let path = store.add_source(&module.name, &modcache.join(&module.dir))?;
+            let path = match known.and_then(|k| k.modules.get(&module.dir)) {
+                Some(known) => known.path.clone(),
+                None => store.add_source(&module.name, &modcache.join(&module.dir))?,
+            };
             Ok((
                 module.dir.clone(),
                 InputRef {

@@ -100,10 +100,11 @@ pub fn build_outside_nix(
         override_packages: BTreeSet::new(),
         go_cache_seed: None,
         what: Packages::Module,
+        std_plan: None,
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {
-        Some(cache) => godrv_nix::register::add_modules(&plan, cache, store.as_mut())?,
+        Some(cache) => godrv_nix::register::add_modules(&plan, cache, None, store.as_mut())?,
         None => BTreeMap::new(),
     };
     // Only an action reading outside its module's directory gets the whole cache.

@@ -14,7 +14,7 @@ use crate::fs::scratch_dir;
 use crate::helpers;
 use crate::lockfile;
 use crate::planner;
-use crate::request::{BuildRequest, FetchRequest, ModulesRequest, PlanConfig};
+use crate::request::{BuildRequest, FetchRequest, ModuleDirsRequest, ModulesRequest, PlanConfig};
 
 /// Build Go programs with Nix, one derivation per Go package.
 #[derive(Parser)]
@@ -53,6 +53,17 @@ enum Command {
     },
     /// Replay one planned action (the builder of every per-package derivation).
     Exec,
+    /// Hash (and in dyn mode add to the store) every module directory of a module cache, once
+    /// per module cache: the planners take them from this output
+    /// (nix/internal/moduleDirs.nix).
+    ModuleDirs {
+        /// The request (JSON; see `ModuleDirsRequest` in crates/godrv/src/request.rs).
+        #[arg(long, env = "godrvModuleDirsConfig")]
+        config: String,
+        /// Where to write the result.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Download the modules of `go.mod`/`go.sum` into `$out` (the builder of the vendorHash
     /// fixed-output derivation): `$out` is a module cache (GOMODCACHE) holding only module
     /// sources and go.mod files, so its hash depends on the module versions alone.
@@ -251,6 +262,11 @@ impl Cli {
                 lockfile::write(&path, &lock)?;
                 eprintln!("wrote {} ({} modules)", path.display(), lock.modules.len());
                 Ok(())
+            }
+            Command::ModuleDirs { config, out } => {
+                let request: ModuleDirsRequest = serde_json::from_str(&config)
+                    .context("reading the module directories' request (godrvModuleDirsConfig)")?;
+                helpers::module_dirs(&request, &out)
             }
             Command::Exec => {
                 let env = godrv_exec::BuildEnv::from_env()?;

@@ -1,7 +1,8 @@
 //! The builders of godrv's helper derivations: `godrv modules` (the vendorHash module cache),
 //! `godrv fetch-module` (one module of a lockfile), `godrv go-index` (Go's index of GOROOT
-//! that seeds the planners' GOCACHE) and `godrv go-mod-index` (that index plus go's index of
-//! the module cache's modules).
+//! that seeds the planners' GOCACHE), `godrv go-mod-index` (that index plus go's index of
+//! the module cache's modules) and `godrv module-dirs` (the module cache's directories as
+//! source paths, once per module cache).
 
 use std::path::Path;
 
@@ -11,9 +12,41 @@ use serde::Deserialize;
 use crate::fs::{make_dirs, read_dir, remove_all};
 use crate::go::{download_env, Go, GoTools};
 use crate::modfiles::PrivateModFiles;
-use crate::request::{BuildRequest, FetchRequest, ModulesRequest};
+use crate::register::{explain_nix_error, open_store};
+use crate::request::{BuildRequest, FetchRequest, ModuleDirsRequest, ModulesRequest, PlanMode};
 use crate::script::required_modules;
 use godrv_exec::copy_tree;
+use godrv_nix::module_dirs::KnownModules;
+use godrv_nix::register::Store;
+
+/// `godrv module-dirs`: hashes (and in dyn mode adds) every module directory of the module
+/// cache, and writes their [`KnownModules`] to `out`.
+pub fn module_dirs(request: &ModuleDirsRequest, out: &Path) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let modcache = Path::new(&request.modcache);
+    let mut store = match request.mode {
+        PlanMode::Dyn => {
+            Some(open_store(Path::new(request.nix.as_deref().context(
+                "dyn mode needs the `nix` program in the configuration",
+            )?))?)
+        }
+        PlanMode::Ifd => None,
+    };
+    let known = KnownModules::of_cache(
+        modcache,
+        store.as_mut().map(|s| s.as_mut() as &mut dyn Store),
+    )
+    .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))
+    .with_context(|| format!("adding the module directories of {}", modcache.display()))?;
+    eprintln!(
+        "godrv: {} module directories of {} in {} ms",
+        known.modules.len(),
+        modcache.display(),
+        t0.elapsed().as_millis()
+    );
+    std::fs::write(out, serde_json::to_string(&known)?)
+        .with_context(|| format!("writing {}", out.display()))
+}
 
 /// Writes to `out` a GOCACHE that holds Go's module index of GOROOT/src and nothing else: what
 /// `go list std` leaves in an empty cache (no build results). The planner copies it into its

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use godrv_nix::{Addressing, DrvPlan, InputRef};
 use godrv_plan::gotest::{self, CheckMode};
 use godrv_plan::group::Granularity;
+use serde::{Deserialize, Serialize};
 
 use crate::go::GoTools;
 use crate::probes;
@@ -33,6 +34,21 @@ pub struct PlanInputs<'a> {
     pub go_cache_seed: Option<&'a Path>,
     /// The program's packages, std's, or the third-party modules'.
     pub what: Packages,
+    /// See [`crate::request::PlanConfig::std_plan`].
+    pub std_plan: Option<&'a Path>,
+}
+
+/// What std's planner writes in granularity "module" (`std` and `granularity = "module"` in its
+/// configuration), read by the program's planners: std's plan, the one
+/// [`godrv_plan::group::group_std`] takes (the program's planner makes the same std group from
+/// it, so the same `.drv`), and in dyn mode the `.drv` registered with that group (a reference of
+/// this file: the group derivation is in the closure of every program planner's inputs, so the
+/// store reports it valid and it is not added again). `plan` is `None` when std's planning failed:
+/// the program's planner then runs `go build -n std` itself.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StdGroupPlan {
+    pub plan: Option<godrv_plan::Plan>,
+    pub registered: Option<String>,
 }
 
 /// Runs `go build -n`, parses and plans; with tests, `go test -c -n` runs at the same time (the
@@ -105,8 +121,30 @@ pub fn library_top(what: Packages) -> &'static str {
 
 /// The plan of every std package (`go build -n std`) with the settings of `inputs`, as std's own
 /// planner makes it (an empty start directory in `scratch`, no module cache): what the std group
-/// of granularity "module" is made of.
+/// of granularity "module" is made of. Read from std's planner's output when `inputs` has it.
 fn std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
+    if let Some(file) = inputs.std_plan {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading std's plan {}", file.display()))?;
+        let std: StdGroupPlan = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "reading std's plan {} (written by std's planner of this godrv)",
+                file.display()
+            )
+        })?;
+        match std.plan {
+            Some(plan) => return Ok(plan),
+            None => eprintln!(
+                "godrv: std's planner has no plan ({}); running `go build -n std` here",
+                file.display()
+            ),
+        }
+    }
+    run_std_plan(inputs, scratch)
+}
+
+/// [`std_plan`] from `go build -n std`.
+pub fn run_std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
     let root = scratch.join("go/std");
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let std_inputs = PlanInputs {
@@ -408,6 +446,7 @@ mod tests {
                 override_packages: BTreeSet::new(),
                 go_cache_seed: None,
                 what,
+                std_plan: None,
             };
             let plan = empty_library_plan(&inputs).expect("an empty library plan");
             assert_eq!(plan.actions.len(), 1, "{what:?}");

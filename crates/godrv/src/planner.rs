@@ -2,16 +2,21 @@
 //! library wrote, plans, and writes the plan (IFD) or registers its derivations and writes the
 //! top `.drv` (dyn).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use godrv_nix::InputRef;
+use godrv_derivation::StorePath;
+use godrv_nix::module_dirs::KnownModules;
+use godrv_nix::{DrvPlan, InputRef};
+use godrv_plan::group::Granularity;
 
 use crate::fs::scratch_dir;
 use crate::lockfile;
-use crate::plan::{empty_library_plan, library_top, make_plan, PlanInputs};
+use crate::plan::{
+    empty_library_plan, library_top, make_plan, run_std_plan, PlanInputs, StdGroupPlan,
+};
 use crate::register::{explain_nix_error, open_store, register_timed, toolchain, Inputs};
 use crate::request::{PlanConfig, PlanMode};
 use crate::script::Packages;
@@ -62,7 +67,11 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             (false, true) => Packages::Deps,
             (false, false) => Packages::Module,
         },
+        std_plan: config.std_plan.as_deref().map(Path::new),
     };
+    if inputs.what == Packages::Std && config.request.granularity == Granularity::Module {
+        return plan_std_group(config, &inputs, scratch.path(), out);
+    }
     let planned = make_plan(&inputs, scratch.path()).and_then(|plan| {
         if assembled.is_some() {
             if let Some(t) = plan.actions.values().find(|t| t.modcache) {
@@ -98,6 +107,7 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             plan.pin_hashes(
                 src_root,
                 config.modcache.as_ref().map(|m| Path::new(&m.path)),
+                known_modules(config)?.as_ref(),
             )?;
             eprintln!(
                 "godrv: hashed the plan's source sets and modules in {} ms",
@@ -107,48 +117,121 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
         }
         PlanMode::Dyn => {
-            let nix = config
-                .nix
-                .as_deref()
-                .context("dyn mode needs the `nix` program in the configuration")?;
-            let mut store = open_store(Path::new(nix))?;
-            let modules = match (&config.modcache, &config.locked_modules) {
-                (Some(modcache), _) => godrv_nix::register::add_modules(
-                    &plan,
-                    Path::new(&modcache.path),
-                    store.as_mut(),
-                )?,
-                (None, Some(locked)) => locked
-                    .iter()
-                    .map(|(dir, m)| (dir.clone(), m.source.clone()))
-                    .collect(),
-                (None, None) => BTreeMap::new(),
-            };
-            let toolchain = toolchain(
-                Path::new(nix),
-                Inputs {
-                    system: config.system.clone(),
-                    godrv: config.godrv.clone(),
-                    go: config.go.clone(),
-                    cc: config.cc.clone(),
-                    modcache: config.modcache.clone(),
-                    inputs: config.inputs.clone(),
-                    package_inputs: config.package_inputs.clone(),
-                    modules,
-                },
-            )?;
-            let top = register_timed(
-                &plan,
-                &toolchain,
-                src_root,
-                &scratch.path().join("stage"),
-                store.as_mut(),
-            )
-            .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
+            let top = register_in_nix(config, &plan, src_root, scratch.path())?;
             let top_file = top.to_absolute();
             std::fs::copy(&top_file, out)
                 .with_context(|| format!("copying {top_file} to {}", out.display()))?;
             Ok(())
         }
     }
+}
+
+/// Registers `plan` (dyn mode) with the inputs `config` names; returns the top `.drv`.
+fn register_in_nix(
+    config: &PlanConfig,
+    plan: &DrvPlan,
+    src_root: &Path,
+    scratch: &Path,
+) -> Result<StorePath> {
+    let nix = config
+        .nix
+        .as_deref()
+        .context("dyn mode needs the `nix` program in the configuration")?;
+    let mut store = open_store(Path::new(nix))?;
+    let modules = match (&config.modcache, &config.locked_modules) {
+        (Some(modcache), _) => godrv_nix::register::add_modules(
+            plan,
+            Path::new(&modcache.path),
+            known_modules(config)?.as_ref(),
+            store.as_mut(),
+        )?,
+        (None, Some(locked)) => locked
+            .iter()
+            .map(|(dir, m)| (dir.clone(), m.source.clone()))
+            .collect(),
+        (None, None) => BTreeMap::new(),
+    };
+    let toolchain = toolchain(
+        Path::new(nix),
+        Inputs {
+            system: config.system.clone(),
+            godrv: config.godrv.clone(),
+            go: config.go.clone(),
+            cc: config.cc.clone(),
+            modcache: config.modcache.clone(),
+            inputs: config.inputs.clone(),
+            package_inputs: config.package_inputs.clone(),
+            modules,
+        },
+    )?;
+    register_timed(
+        plan,
+        &toolchain,
+        src_root,
+        &scratch.join("stage"),
+        store.as_mut(),
+    )
+    .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))
+}
+
+/// The module directories `config` names ([`PlanConfig::module_dirs`]), if any.
+fn known_modules(config: &PlanConfig) -> Result<Option<KnownModules>> {
+    let Some(file) = &config.module_dirs else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the module directories {file}"))?;
+    let known = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "reading the module directories {file} (written by `godrv module-dirs` of this godrv)"
+        )
+    })?;
+    Ok(Some(known))
+}
+
+/// std's planner in granularity "module": plans std (`go build -n std`), registers (dyn mode)
+/// std's one group derivation under a top `go-std` that depends on it, and writes a
+/// [`StdGroupPlan`] to `out`. As with the package granularity's std planner, a failure only
+/// costs the program planners time: it is logged and the file says there is no plan.
+fn plan_std_group(
+    config: &PlanConfig,
+    inputs: &PlanInputs<'_>,
+    scratch: &Path,
+    out: &Path,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let written = match run_std_plan(inputs, scratch) {
+        Ok(std) => {
+            let mut grouped = std.clone();
+            godrv_plan::group::group_std(&mut grouped, &std)
+                .context("making the standard library one derivation")?;
+            let plan = DrvPlan::new(&grouped, inputs.addressing, &BTreeSet::new())?;
+            eprintln!(
+                "godrv: std planned in {} ms ({} actions in one group)",
+                t0.elapsed().as_millis(),
+                std.actions.len() - 1
+            );
+            let registered = match config.mode {
+                PlanMode::Dyn => {
+                    Some(register_in_nix(config, &plan, inputs.src_root, scratch)?.to_absolute())
+                }
+                PlanMode::Ifd => None,
+            };
+            StdGroupPlan {
+                plan: Some(std),
+                registered,
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "godrv: warning: planning std failed, so the program planners run `go build -n std` themselves: {e:#}"
+            );
+            StdGroupPlan {
+                plan: None,
+                registered: None,
+            }
+        }
+    };
+    let json = serde_json::to_string(&written)?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
 }

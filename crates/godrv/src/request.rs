@@ -126,6 +126,20 @@ pub struct ModulesRequest {
     pub env: BTreeMap<String, String>,
 }
 
+/// What `godrv module-dirs` reads (`godrvModuleDirsConfig`, nix/internal/moduleDirs.nix).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModuleDirsRequest {
+    /// `dyn`: add every module directory to the store (the build's, inside recursive Nix), so
+    /// that they are in this derivation's output's closure; `ifd`: hash only.
+    pub mode: PlanMode,
+    /// The realised module cache (vendorHash's fixed-output derivation).
+    pub modcache: String,
+    /// The `nix` program (dyn mode: the store is reached through its daemon socket or it).
+    #[serde(default)]
+    pub nix: Option<String>,
+}
+
 /// What `godrv fetch-module` downloads: one module (lockfile mode).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -203,6 +217,17 @@ pub struct PlanConfig {
     /// nix/internal/depsPlanner.nix).
     #[serde(default)]
     pub deps: bool,
+    /// Granularity "module": the output of std's group planner (a
+    /// [`crate::plan::StdGroupPlan`] file, `stdPlan` in nix/internal/planner.nix), so that this
+    /// planner neither runs `go build -n std` nor adds std's group derivation (registered by std's
+    /// planner, an input of this one).
+    #[serde(default)]
+    pub std_plan: Option<String>,
+    /// vendorHash mode: the output of `godrv module-dirs` for `modcache` (`moduleDirs` in
+    /// nix/internal/planner.nix): every module directory's source path and NAR hash, so that this
+    /// planner neither hashes nor adds a module's tree.
+    #[serde(default)]
+    pub module_dirs: Option<String>,
     #[serde(flatten)]
     pub request: BuildRequest,
 }

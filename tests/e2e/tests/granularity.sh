@@ -86,3 +86,73 @@ test_granularity_argument_error() {
 		return 1
 	}
 }
+
+# What the planner of `expr` (a buildWithDynDrv, its `.planner`) added to the store, from its
+# log: the number in "N added" of godrv's daemon line.
+planner_added() { # log
+	sed -n 's/^.*godrv: daemon protocol .* derivations: \([0-9]*\) added, .*$/\1/p' "$1" | tail -1
+}
+
+# The outputs of the helper derivations the planner `drv` reads (std's plan, the module
+# directories), realised: what they hold is valid in the planner's build.
+planner_helper_outputs() { # planner.drv
+	local d
+	for d in $(nix-store --query --references "$1" | grep -e '-go-stdlib-plan\.json\.drv$' -e '-go-module-dirs\.json\.drv$'); do
+		nix-store --realise "$d" 2>/dev/null
+	done
+}
+
+# After an edit of one main-module package, the module-granularity planner adds nothing that its
+# helpers registered: std's group derivation (std's planner registers it, and the program's
+# planner does not run `go build -n std`) and the module directories (`godrv module-dirs` adds
+# them once per module cache) are found valid, not hashed and added again. Counted: the paths
+# the planner added (its log) equal the paths in the new top's closure that are not in the
+# closure of the helpers' outputs (the program's own source sets and derivations, and the module
+# groups, which the program's planner still registers itself).
+test_module_planner_adds_no_std_or_module_again() {
+	local name src expr file top planner helpers own added
+	for name in packages dep; do
+		src=$SCRATCH/plan-added-$name
+		rm -rf "$src"
+		cp -r "examples/$name" "$src"
+		chmod -R u+w "$src"
+		case $name in
+		packages)
+			file=internal/greeting/greeting.go
+			expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"added\"; version = \"1\"; src = $src; granularity = \"module\"; }"
+			;;
+		dep)
+			file=main.go
+			expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"added-dep\"; version = \"1\"; src = $src; granularity = \"module\";
+				env.GOPROXY = \"file://\${builtins.path { path = $REPO/testdata/goproxy; name = \"goproxy\"; }}\";
+				vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; }"
+			;;
+		esac
+		nix-build --no-out-link -E "($expr).planner" >/dev/null 2>"$LOG.$name.1" || {
+			tail -20 "$LOG.$name.1" >&2
+			return 1
+		}
+		# A per-run comment keeps the edited package new in a store that ran this test before.
+		echo "// edited $(date +%s%N)" >>"$src/$file"
+		top=$(nix-build --no-out-link -E "($expr).planner" 2>"$LOG.$name.2") || {
+			tail -20 "$LOG.$name.2" >&2
+			return 1
+		}
+		planner=$(nix-instantiate -E "($expr).planner" 2>/dev/null)
+		helpers=$(planner_helper_outputs "$planner")
+		[ "$(echo "$helpers" | grep -c -e '-go-stdlib-plan\.json$' -e '-go-module-dirs\.json$')" = "$([ $name = dep ] && echo 2 || echo 1)" ] || {
+			echo "examples.$name: expected the planner to read std's plan (and, with vendorHash, the module directories); its helpers: $helpers" >&2
+			return 1
+		}
+		# shellcheck disable=SC2086 # one path per word
+		own=$(comm -23 <(nix-store --query --requisites "$top" | sort) <(nix-store --query --requisites $helpers | sort))
+		added=$(planner_added "$LOG.$name.2")
+		echo "examples.$name after an edit: the planner added $added paths; not its helpers': $(echo "$own" | wc -l)" >&2
+		[ -n "$added" ] && [ "$added" = "$(echo "$own" | wc -l)" ] && ! grep -q -e '-go-stdlib\.drv$' -e '-gomod-' <<<"$own" || {
+			echo "examples.$name: expected the planner to add only these paths:" >&2
+			echo "$own" >&2
+			grep 'godrv:' "$LOG.$name.2" >&2
+			return 1
+		}
+	done
+}
