@@ -421,3 +421,45 @@ fn the_parsers_tools_reach_the_plan() {
     }
     assert!(with_cgo >= 2, "the user's cgo package and runtime/cgo");
 }
+
+/// Granularity "module": std's group planner writes std's plan as JSON and the program's planner
+/// groups its std actions with the plan read back (instead of running `go build -n std`): the
+/// plan read back is the plan written, and the program grouped with it is the program grouped
+/// with the plan made in the same process (so the same std group `.drv`).
+#[test]
+fn library_plan_read_back_from_json_groups_the_program_the_same() {
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("go1.27/packages.json")).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&fixtures().join("modules/packages"), &src);
+    let script = std::fs::read_to_string(fixtures().join("go1.27/packages.txt"))
+        .unwrap()
+        .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
+    let graph = godrv_script::parse_script(&script, &src).unwrap();
+    let roots = Roots {
+        src_root: src.clone(),
+        goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
+        modcache: None,
+    };
+    let options = PlanOptions {
+        split_link_objects: true,
+        ..PlanOptions::default()
+    };
+    // The script's std actions (no user source, no link) stand in for `go build -n std`'s.
+    let mut std = plan_library(&graph, &roots, &options, "go-std").unwrap();
+    let top = std.top.clone();
+    std.actions
+        .retain(|key, a| *key == top || (a.sources.is_empty() && a.role != Role::Link));
+    assert!(std.actions.len() > 10);
+    let read_back: Plan = serde_json::from_str(&serde_json::to_string(&std).unwrap()).unwrap();
+    assert_eq!(read_back, std);
+    let mut here = plan(&graph, &roots, &options).unwrap();
+    let mut there = here.clone();
+    godrv_plan::group::group_std(&mut here, &std).unwrap();
+    godrv_plan::group::group_std(&mut there, &read_back).unwrap();
+    assert_eq!(here, there);
+    assert!(here.actions.contains_key(godrv_plan::group::STD_KEY));
+}
