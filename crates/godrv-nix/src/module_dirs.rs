@@ -1,5 +1,5 @@
 //! The module directories of a realised module cache (vendorHash mode), each as the source path
-//! godrv gives it ([`ModuleDir`]), known ahead: `godrv module-dirs` (nix/core.nix `moduleDirs`)
+//! godrv gives it ([`ModuleDir`]), known ahead: `godrv module-dirs` (nix/internal/moduleDirs.nix)
 //! hashes and (dyn mode) adds every one once per module cache, and its output is an input of the
 //! planners, which then take a module's path and NAR hash from it instead of hashing and adding
 //! the module's tree again at every run.
