@@ -18,6 +18,9 @@
 #   inputRef x          { path; drv; output; } of a store path or derivation output (or null)
 #   downloadEnv         go variables that only matter for downloading modules
 #   fetcherImpureEnvVars  variables of the calling environment a fetcher derivation lets in
+#   floatingCA          the attributes of a content-addressed derivation (NAR-hashed output)
+#   recursiveNix        the attributes of a derivation that adds paths to the store (recursive
+#                       Nix), built locally
 { toolchain, lib }:
 let
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
@@ -79,4 +82,17 @@ in
   # netrc file with credentials for private modules, made visible to the sandbox with
   # `extra-sandbox-paths`): never copied into the store.
   fetcherImpureEnvVars = lib.contract.fetcherImpureEnvVars;
+  floatingCA = {
+    __contentAddressed = true;
+    outputHashMode = "recursive";
+    outputHashAlgo = "sha256";
+  };
+  recursiveNix = {
+    requiredSystemFeatures = [ "recursive-nix" ];
+    # Built where Nix runs whenever it can (max-jobs > 0), never on a remote builder: Nix copies
+    # back only a remote build's outputs, not the paths such a derivation added to the builder's
+    # store, which its output refers to (docs/remote-builders.md).
+    preferLocalBuild = true;
+    NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
+  };
 }

@@ -21,12 +21,7 @@ derivation (
     __contentAddressed = true;
     outputHashMode = "text";
     outputHashAlgo = "sha256";
-    requiredSystemFeatures = [ "recursive-nix" ];
-    # Built where Nix runs whenever it can (max-jobs > 0), never on a remote builder: Nix copies
-    # back only a remote build's outputs, not the derivations the planner registered in the
-    # builder's store, which its output refers to (docs/remote-builders.md).
-    preferLocalBuild = true;
-    NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
   }
+  // lib.common.recursiveNix
   // extra
 )

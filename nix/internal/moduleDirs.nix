@@ -28,23 +28,6 @@ derivation (
       nix = config.nix;
     };
   }
-  // (
-    if mode == "dyn" || config.addressing == "content-addressed" then
-      {
-        __contentAddressed = true;
-        outputHashMode = "recursive";
-        outputHashAlgo = "sha256";
-      }
-    else
-      { }
-  )
-  // (
-    if mode == "dyn" then
-      {
-        requiredSystemFeatures = [ "recursive-nix" ];
-        NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
-      }
-    else
-      { }
-  )
+  // (if mode == "dyn" || config.addressing == "content-addressed" then lib.common.floatingCA else { })
+  // (if mode == "dyn" then lib.common.recursiveNix else { })
 )

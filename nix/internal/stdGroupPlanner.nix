@@ -23,16 +23,5 @@ derivation (
     args = [ "plan" ];
     godrvPlanConfig = builtins.toJSON (lib.stdConfig config // { granularity = "module"; });
   }
-  // (
-    if mode == "dyn" then
-      {
-        __contentAddressed = true;
-        outputHashMode = "recursive";
-        outputHashAlgo = "sha256";
-        requiredSystemFeatures = [ "recursive-nix" ];
-        NIX_CONFIG = "experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix";
-      }
-    else
-      { }
-  )
+  // (if mode == "dyn" then lib.common.floatingCA // lib.common.recursiveNix else { })
 )

@@ -217,6 +217,31 @@ fn third_party_packages_read_only_their_module() {
     }
 }
 
+/// The parsed script of a fixture case (its module copied to a temporary directory, kept alive by
+/// the returned guard) and the roots to plan it with.
+fn graph_of_case(
+    version: &str,
+    case: &str,
+) -> (godrv_script::ActionGraph, Roots, tempfile::TempDir) {
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_dir(&fixtures().join("modules").join(case), &src);
+    let script = std::fs::read_to_string(fixtures().join(format!("{version}/{case}.txt")))
+        .unwrap()
+        .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
+    let graph = godrv_script::parse_script(&script, &src).unwrap();
+    let roots = Roots {
+        src_root: src,
+        goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
+        modcache: None,
+    };
+    (graph, roots, tmp)
+}
+
 /// `plan_library` (the toolchain's std plan: `go build -n std`, no link) gives each package the
 /// same action as `plan` gives it in a program's script: a package's derivation does not depend
 /// on whether the script links it, so std's plan registers the derivations programs use.
@@ -227,22 +252,7 @@ fn library_plan_has_the_same_compile_actions_as_a_program() {
         ("go1.27", "hello"),
         ("go1.27", "packages"),
     ] {
-        let meta: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(fixtures().join(format!("{version}/{case}.json"))).unwrap(),
-        )
-        .unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let src = tmp.path().join("src");
-        copy_dir(&fixtures().join("modules").join(case), &src);
-        let script = std::fs::read_to_string(fixtures().join(format!("{version}/{case}.txt")))
-            .unwrap()
-            .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
-        let graph = godrv_script::parse_script(&script, &src).unwrap();
-        let roots = Roots {
-            src_root: src.clone(),
-            goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
-            modcache: None,
-        };
+        let (graph, roots, _tmp) = graph_of_case(version, case);
         let options = PlanOptions {
             split_link_objects: true,
             ..PlanOptions::default()
@@ -428,22 +438,7 @@ fn the_parsers_tools_reach_the_plan() {
 /// with the plan made in the same process (so the same std group `.drv`).
 #[test]
 fn library_plan_read_back_from_json_groups_the_program_the_same() {
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join("go1.27/packages.json")).unwrap(),
-    )
-    .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    copy_dir(&fixtures().join("modules/packages"), &src);
-    let script = std::fs::read_to_string(fixtures().join("go1.27/packages.txt"))
-        .unwrap()
-        .replace(meta["cwd"].as_str().unwrap(), &src.to_string_lossy());
-    let graph = godrv_script::parse_script(&script, &src).unwrap();
-    let roots = Roots {
-        src_root: src.clone(),
-        goroot: PathBuf::from(meta["goroot"].as_str().unwrap()),
-        modcache: None,
-    };
+    let (graph, roots, _tmp) = graph_of_case("go1.27", "packages");
     let options = PlanOptions {
         split_link_objects: true,
         ..PlanOptions::default()
