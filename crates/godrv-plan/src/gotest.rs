@@ -510,9 +510,14 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
 pub const CHECKED: &str = "checked";
 
 /// What makes two planned actions the same derivation: everything but their key, with
-/// dependencies by (already merged) key.
+/// dependencies by (already merged) key, and but for its tools (go's build and test scripts
+/// differ in tools the plan drops).
 fn identity(action: &PlannedAction) -> String {
-    serde_json::to_string(action).expect("a planned action always serializes")
+    let mut action = serde_json::to_value(action).expect("a planned action always serializes");
+    if let Some(fields) = action.as_object_mut() {
+        fields.remove("tools");
+    }
+    action.to_string()
 }
 
 /// Keys of `plan`, every action after its dependencies (ties broken by key).

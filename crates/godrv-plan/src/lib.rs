@@ -131,10 +131,11 @@ pub struct PlannedAction {
     pub group_modules: BTreeMap<String, String>,
     /// The programs of Go's toolchain its steps run, as the parser found them
     /// ([`godrv_script::Action::tools`]; a group: its members'). The front ends give the C
-    /// compiler to an action that runs `cgo`. Not part of what makes two actions the same
-    /// derivation (`gotest`'s merge compares the serialized action): go's build and test scripts
+    /// compiler to an action that runs `cgo`. Serialized, so a plan read back (std's plan from
+    /// std's group planner) gives its actions the same C compiler; not part of what makes two
+    /// actions the same derivation (`gotest`'s merge leaves it out): go's build and test scripts
     /// differ in tools the plan drops (`buildid`).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tools: BTreeSet<GoTool>,
     /// The action refers to the module cache outside its own module directory (`$MODCACHE`): it
     /// gets the whole cache. Go's scripts never do this; kept so such a script still builds.

@@ -458,3 +458,25 @@ fn library_plan_read_back_from_json_groups_the_program_the_same() {
     assert_eq!(here, there);
     assert!(here.actions.contains_key(godrv_plan::group::STD_KEY));
 }
+
+/// Regression: `PlannedAction::tools` was not serialized, so std's plan read back from std's
+/// group planner had no tools and the std group made from it lost `cgo` (runtime/cgo): no C
+/// compiler, and another `.drv` than `godrv build`'s, which plans std in process.
+#[test]
+fn std_plan_read_back_keeps_cgo_for_the_std_group() {
+    let (graph, roots, _tmp) = graph_of_case("go1.27", "cgo");
+    let options = PlanOptions::default();
+    let mut std = plan_library(&graph, &roots, &options, "go-std").unwrap();
+    let top = std.top.clone();
+    std.actions
+        .retain(|key, a| *key == top || (a.sources.is_empty() && a.role != Role::Link));
+    let read_back: Plan = serde_json::from_str(&serde_json::to_string(&std).unwrap()).unwrap();
+    let mut program = plan(&graph, &roots, &options).unwrap();
+    godrv_plan::group::group_std(&mut program, &read_back).unwrap();
+    let group = &program.actions[godrv_plan::group::STD_KEY];
+    assert!(
+        group.tools.contains(&godrv_plan::GoTool::Cgo),
+        "std group tools {:?}",
+        group.tools
+    );
+}
