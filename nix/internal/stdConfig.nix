@@ -6,9 +6,8 @@
 #   config  a program planner's configuration; only its `stdShaping` fields are used
 { toolchain, lib }:
 let
-  # Not goCacheSeed: go-std and go-index, both needed before a toolchain's first program planner,
-  # build side by side.
-  stdShaping = [ "mode" "system" "addressing" "go" "godrv" "cc" "nix" "tags" "allowGoReference" "goFlags" "env" ];
+  # The field list is the contract's (nix/contract.json, godrv_nix::contract::Contract::std_shaping).
+  inherit (lib.contract) stdShaping;
 in
 config:
 builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) stdShaping)) config

@@ -20,6 +20,12 @@ pub struct Contract {
     /// Prefix of a module's store name (`gomod-example.com-greet-v1.1.0`: [`crate::ModuleDir`],
     /// `nix/internal/fetchModule.nix`).
     pub module_store_prefix: String,
+    /// The fields of a program planner's configuration (`godrvPlanConfig`, godrv's
+    /// `PlanConfig`) that shape std's compile commands: all std's planners are given
+    /// (`nix/internal/stdConfig.nix`), so every program with the same values shares std's
+    /// derivations. Not `goCacheSeed`: go-std and go-index, both needed before a toolchain's first
+    /// program planner, build side by side.
+    pub std_shaping: Vec<String>,
     /// Variables of the calling environment a fetcher derivation lets in (`impureEnvVars` of
     /// the vendorHash and lockfile fetchers), which `godrv modules`/`godrv fetch-module` pass on
     /// to `go mod download`.
@@ -48,5 +54,6 @@ mod tests {
         assert!(!c.std_planner.is_empty() && c.std_planner != c.deps_planner);
         assert!(c.module_store_prefix.ends_with('-'));
         assert!(c.fetcher_impure_env_vars.iter().any(|v| v == "NETRC"));
+        assert!(c.std_shaping.iter().any(|f| f == "go"));
     }
 }

@@ -244,4 +244,49 @@ mod tests {
         request.env.insert("GOARCH".into(), "amd64".into());
         assert_eq!(request.cross_bin_subdir().as_deref(), Some("windows_amd64"));
     }
+
+    /// Every std-shaping field of the contract is a field of the planner's configuration: Nix's
+    /// `builtins.intersectAttrs` (nix/internal/stdConfig.nix) would silently drop a name that is
+    /// not, and std would be planned without that setting.
+    #[test]
+    fn std_shaping_fields_are_plan_config_fields() {
+        let input = |path: &str| InputRef {
+            path: path.into(),
+            drv: None,
+            output: None,
+        };
+        let config = PlanConfig {
+            mode: PlanMode::Dyn,
+            addressing: Addressing::ContentAddressed,
+            system: "x86_64-linux".into(),
+            src: String::new(),
+            go: input("/nix/store/go"),
+            godrv: input("/nix/store/godrv"),
+            cc: None,
+            modcache: None,
+            inputs: Vec::new(),
+            package_inputs: BTreeMap::new(),
+            locked_modules: None,
+            lockfile: None,
+            nix: None,
+            name: "std".into(),
+            go_cache_seed: None,
+            std: true,
+            deps: false,
+            std_plan: None,
+            module_dirs: None,
+            request: BuildRequest::default(),
+        };
+        let json = serde_json::to_value(&config).unwrap();
+        let fields = json.as_object().unwrap();
+        let shaping = &godrv_nix::contract().std_shaping;
+        assert!(shaping.len() >= 10);
+        for field in shaping {
+            assert!(
+                fields.contains_key(field),
+                "nix/contract.json's stdShaping names {field}, which godrv's PlanConfig does not have (fields: {:?})",
+                fields.keys().collect::<Vec<_>>()
+            );
+        }
+    }
 }
