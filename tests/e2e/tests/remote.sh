@@ -160,8 +160,9 @@ test_remote_planner_needs_feature() {
 # of the resolved derivations Nix built them as included, and Go and godrv); a fresh store (a
 # chroot store under the scratch directory) with that cache as its only substituter builds the
 # next commit (a body-only edit of `base`) and builds only the planner, base's compile and the
-# link (dyn: and the result copy; IFD: and go-index, an input of the plan only, unless an earlier
-# dyn build put it in the cache), substituting
+# link (dyn: and the result copy; IFD: and go-index and, in "module" granularity, std's plan
+# go-stdlib-plan.json: inputs of the plan only, built at evaluation time and so in no result's
+# closure, unless an earlier dyn build put them in the cache), substituting
 # everything else, std included. Both modes, both granularities.
 test_remote_binary_cache() {
 	local gran mode src expr out drv top cache=$SCRATCH/cache fresh built subst name want base fail=0
@@ -206,11 +207,12 @@ test_remote_binary_cache() {
 			subst=$(grep -c "^copying path '.*' from 'file://" "$LOG.c2" || true)
 			echo "$name: the fresh store built: $built; substituted $subst paths" >&2
 			base="go-example\.com-remotecache$mode${gran}x[0-9x]*-base\.drv"
-			# go-index: unless a dyn build put it in the cache (it is an input of the dyn planner)
-			want="^cached-1-plan\.json\.drv cached-1\.drv $base (go-index\.drv )?$"
+			# go-index and std's plan: unless a dyn build put them in the cache (they are inputs
+			# of the dyn planner)
+			want="^cached-1-plan\.json\.drv cached-1\.drv $base (go-index\.drv )?(go-stdlib-plan\.json\.drv )?$"
 			[ "$mode" = ifd ] || want="^cached-1\.drv cached-1\.drv cached-1\.drv\.drv $base $"
 			[[ $built =~ $want ]] || {
-				echo "$name: expected the fresh store to build the planner, base and the link only (IFD: and go-index; dyn: and the result copy)" >&2
+				echo "$name: expected the fresh store to build the planner, base and the link only (IFD: and go-index, std's plan; dyn: and the result copy)" >&2
 				fail=1
 			}
 		done
