@@ -6,13 +6,14 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use godrv_nix::register::Toolchain;
 use godrv_nix::{Addressing, InputRef};
 
 use crate::fs::scratch_dir;
 use crate::helpers;
 use crate::path_toolchain::{self, ToolchainFile};
 use crate::plan::{make_plan, PlanInputs};
-use crate::register::{open_store, register_timed, toolchain, Inputs};
+use crate::register::{open_store, register_timed, toolchain};
 use crate::request::{BuildRequest, ModulesRequest};
 use crate::script::Packages;
 
@@ -116,7 +117,7 @@ pub fn build_outside_nix(
     };
     let toolchain = toolchain(
         &nix,
-        Inputs {
+        Toolchain {
             system: file.system.clone(),
             godrv: input(&file.godrv),
             go,
@@ -125,6 +126,7 @@ pub fn build_outside_nix(
             inputs: Vec::new(),
             package_inputs: BTreeMap::new(),
             modules,
+            input_hashes: BTreeMap::new(),
         },
     )?;
     let top = register_timed(

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use godrv_derivation::StorePath;
 use godrv_nix::module_dirs::KnownModules;
+use godrv_nix::register::Toolchain;
 use godrv_nix::{DrvPlan, InputRef};
 use godrv_plan::group::Granularity;
 
@@ -17,7 +18,7 @@ use crate::lockfile;
 use crate::plan::{
     empty_library_plan, library_top, make_plan, run_std_plan, PlanInputs, StdGroupPlan,
 };
-use crate::register::{explain_nix_error, open_store, register_timed, toolchain, Inputs};
+use crate::register::{explain_nix_error, open_store, register_timed, toolchain};
 use crate::request::{PlanConfig, PlanMode};
 use crate::script::Packages;
 
@@ -153,7 +154,7 @@ fn register_in_nix(
     };
     let toolchain = toolchain(
         Path::new(nix),
-        Inputs {
+        Toolchain {
             system: config.system.clone(),
             godrv: config.godrv.clone(),
             go: config.go.clone(),
@@ -162,6 +163,7 @@ fn register_in_nix(
             inputs: config.inputs.clone(),
             package_inputs: config.package_inputs.clone(),
             modules,
+            input_hashes: BTreeMap::new(),
         },
     )?;
     register_timed(

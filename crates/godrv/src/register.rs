@@ -120,43 +120,22 @@ pub fn explain_nix_error(message: String) -> String {
     message
 }
 
-/// What a plan's derivations are made from, as `godrv plan` and `godrv build` know it: a
-/// [`Toolchain`] without the modulo hashes of the input derivations, which [`toolchain`] asks
-/// Nix for.
-pub struct Inputs {
-    pub system: String,
-    pub godrv: InputRef,
-    pub go: InputRef,
-    pub cc: Option<InputRef>,
-    pub modcache: Option<InputRef>,
-    pub inputs: Vec<InputRef>,
-    pub package_inputs: BTreeMap<String, Vec<InputRef>>,
-    pub modules: BTreeMap<String, InputRef>,
-}
-
-/// The toolchain of a registration: `inputs` with the modulo hashes of every input that a
-/// derivation produces (none when no input names a `.drv`, as in `godrv build`: then `nix` does
-/// not run).
-pub fn toolchain(nix: &Path, inputs: Inputs) -> Result<Toolchain> {
+/// The toolchain of a registration: `toolchain` (as `godrv plan` and `godrv build` know it, its
+/// `input_hashes` not yet filled) with the modulo hashes of every input that a derivation
+/// produces (none when no input names a `.drv`, as in `godrv build`: then `nix` does not run).
+pub fn toolchain(nix: &Path, toolchain: Toolchain) -> Result<Toolchain> {
     let input_hashes = external_input_hashes(
         nix,
-        [&inputs.go, &inputs.godrv]
+        [&toolchain.go, &toolchain.godrv]
             .into_iter()
-            .chain(inputs.cc.as_ref())
-            .chain(inputs.modcache.as_ref())
-            .chain(&inputs.inputs)
-            .chain(inputs.package_inputs.values().flatten())
-            .chain(inputs.modules.values()),
+            .chain(toolchain.cc.as_ref())
+            .chain(toolchain.modcache.as_ref())
+            .chain(&toolchain.inputs)
+            .chain(toolchain.package_inputs.values().flatten())
+            .chain(toolchain.modules.values()),
     )?;
     Ok(Toolchain {
-        system: inputs.system,
-        godrv: inputs.godrv,
-        go: inputs.go,
-        cc: inputs.cc,
-        modcache: inputs.modcache,
-        inputs: inputs.inputs,
-        package_inputs: inputs.package_inputs,
-        modules: inputs.modules,
         input_hashes,
+        ..toolchain
     })
 }
