@@ -25,6 +25,32 @@ pub struct BuildOptions {
     pub env: BTreeMap<String, String>,
     /// Name of the top derivation (`None`: the program's name).
     pub name: Option<String>,
+    /// Settings of the `nix build` that builds the registered derivations.
+    pub nix: NixBuildSettings,
+}
+
+/// Nix settings `godrv build` passes to `nix build` (unset: nix.conf's): where the derivations
+/// are built.
+#[derive(Debug, Default)]
+pub struct NixBuildSettings {
+    /// `max-jobs` (`0`: nothing built on this machine).
+    pub max_jobs: Option<u32>,
+    /// `builders` (remote builders: `@/etc/nix/machines`, `ssh-ng://…`).
+    pub builders: Option<String>,
+}
+
+impl NixBuildSettings {
+    /// The `nix build` arguments that set them.
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(n) = self.max_jobs {
+            args.extend(["--max-jobs".to_string(), n.to_string()]);
+        }
+        if let Some(builders) = &self.builders {
+            args.extend(["--builders".to_string(), builders.clone()]);
+        }
+        args
+    }
 }
 
 /// Whether the module at `dir` requires other modules (its go.sum lists any), or `dir` is a
@@ -145,10 +171,12 @@ pub fn build_outside_nix(
     eprintln!(
         "godrv: {} derivations planned; {}",
         plan.actions.len(),
-        to_build(&nix, &installable)
+        to_build(&nix, &installable, &options.nix)
     );
     let status = Command::new(&nix)
-        .args(["build", "--no-link", "--print-out-paths", &installable])
+        .args(["build", "--no-link", "--print-out-paths"])
+        .args(options.nix.args())
+        .arg(&installable)
         .status()
         .with_context(|| format!("running {}", nix.display()))?;
     if !status.success() {
@@ -160,9 +188,11 @@ pub fn build_outside_nix(
 /// How many derivations Nix would build for `installable`, from `nix build --dry-run`'s own words
 /// ("this derivation will be built", "these N derivations will be built"); Nix's text when it
 /// says something else.
-fn to_build(nix: &Path, installable: &str) -> String {
+fn to_build(nix: &Path, installable: &str, settings: &NixBuildSettings) -> String {
     let out = match Command::new(nix)
-        .args(["build", "--dry-run", "--no-link", installable])
+        .args(["build", "--dry-run", "--no-link"])
+        .args(settings.args())
+        .arg(installable)
         .output()
     {
         Ok(out) => out,
@@ -192,7 +222,20 @@ fn count_to_build(dry_run_stderr: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_to_build;
+    use super::{count_to_build, NixBuildSettings};
+
+    #[test]
+    fn nix_build_settings_become_nix_build_flags() {
+        assert!(NixBuildSettings::default().args().is_empty());
+        let settings = NixBuildSettings {
+            max_jobs: Some(0),
+            builders: Some("@/etc/nix/machines".into()),
+        };
+        assert_eq!(
+            settings.args(),
+            ["--max-jobs", "0", "--builders", "@/etc/nix/machines"]
+        );
+    }
 
     #[test]
     fn count_to_build_reads_nix_dry_run() {

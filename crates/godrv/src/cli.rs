@@ -174,6 +174,14 @@ enum Command {
         /// program's name.
         #[arg(long)]
         name: Option<String>,
+        /// Nix's `max-jobs` for the build (`nix build --max-jobs`): `0` builds nothing on this
+        /// machine, every derivation on the remote builders. Default: nix.conf's.
+        #[arg(long, value_name = "N")]
+        max_jobs: Option<u32>,
+        /// Nix's `builders` for the build (`nix build --builders`): remote builders, e.g.
+        /// `@/etc/nix/machines` or `ssh-ng://host x86_64-linux`. Default: nix.conf's.
+        #[arg(long, value_name = "SPEC")]
+        builders: Option<String>,
     },
 }
 
@@ -284,6 +292,8 @@ impl Cli {
                 request,
                 granularity,
                 name,
+                max_jobs,
+                builders,
             } => {
                 let env = env
                     .iter()
@@ -305,6 +315,7 @@ impl Cli {
                     dry_run,
                     env,
                     name,
+                    nix: build::NixBuildSettings { max_jobs, builders },
                 };
                 build::build_outside_nix(&dir, request, toolchain.as_deref(), &options)
             }

@@ -219,3 +219,53 @@ test_remote_binary_cache() {
 	done
 	return "$fail"
 }
+
+# `godrv build` with builders (issue 15): `--builders` and `--max-jobs 0` reach the `nix build`
+# it runs (nix.conf has no builders here: NIX_CONFIG's `builders =` empties the harness's), so every
+# derivation it registered is built remotely, each builder builds a share, nothing on the
+# coordinator, and the binary equals go build's; after a body-only edit of `base` only base's
+# compile and the link are sent.
+test_remote_godrv_build() {
+	local src=$SCRATCH/remote-cli out ref sent shares fail=0
+	builders_up cli 2 ca-derivations
+	remote_src "$src" 12 cli
+	cli_build() {
+		NIX_CONFIG='builders =' "$BUILDERS" exec "$BUILDERS_DIR" "$GODRV" build --name remote-1 \
+			--builders "@$BUILDERS_DIR/machines" --max-jobs 0 "$src" 2>"$LOG.remote" || {
+			tail -40 "$LOG.remote" >&2
+			return 1
+		}
+	}
+	out=$(cli_build) || return 1
+	built_remotely "$LOG.remote" >"$SCRATCH/remote"
+	shares=$(awk '{ print $2 }' "$SCRATCH/remote" | sort | uniq -c | awk '{ printf " %s: %s", $2, $1 }')
+	echo "godrv build cold: derivations per builder:$shares" >&2
+	grep -q ' 10\.15\.1\.2$' "$SCRATCH/remote" && grep -q ' 10\.15\.2\.2$' "$SCRATCH/remote" || {
+		echo "godrv build: not every builder built a share:$shares" >&2
+		fail=1
+	}
+	built_locally "$LOG.remote" >"$SCRATCH/local"
+	[ ! -s "$SCRATCH/local" ] || {
+		echo "godrv build --max-jobs 0: built on the coordinator: $(tr '\n' ' ' <"$SCRATCH/local")" >&2
+		fail=1
+	}
+	ref=$SCRATCH/remote-cli-ref
+	remote_reference "$src" "$ref" || return 1
+	cmp "$ref/bin/$(ls "$ref/bin")" "$out/bin/$(ls "$out/bin")" || {
+		echo "godrv build: the binary built remotely differs from go build's" >&2
+		fail=1
+	}
+	sed -i "s|// BODY|+ $(date +%s%N) // BODY|" "$src/base/base.go"
+	out=$(cli_build) || return 1
+	sent=$(built_remotely "$LOG.remote" | awk '{ print $1 }' | sort | tr '\n' ' ')
+	[[ $sent =~ ^go-example\.com-remoteclix[0-9x]*-base\.drv\ (remote-1\.drv\ )+$ ]] || {
+		echo "godrv build: after a body-only edit of base, expected base's compile and the link to be sent; sent: $sent" >&2
+		fail=1
+	}
+	remote_reference "$src" "$ref.2" || return 1
+	cmp "$ref.2/bin/$(ls "$ref.2/bin")" "$out/bin/$(ls "$out/bin")" || {
+		echo "godrv build: after the edit, the binary built remotely differs from go build's" >&2
+		fail=1
+	}
+	return "$fail"
+}
