@@ -229,14 +229,14 @@ test_remote_godrv_build() {
 	local src=$SCRATCH/remote-cli out ref sent shares fail=0
 	builders_up cli 2 ca-derivations
 	remote_src "$src" 12 cli
-	cli_build() {
+	remote_cli_build() {
 		NIX_CONFIG='builders =' "$BUILDERS" exec "$BUILDERS_DIR" "$GODRV" build --name remote-1 \
 			--builders "@$BUILDERS_DIR/machines" --max-jobs 0 "$src" 2>"$LOG.remote" || {
 			tail -40 "$LOG.remote" >&2
 			return 1
 		}
 	}
-	out=$(cli_build) || return 1
+	out=$(remote_cli_build) || return 1
 	built_remotely "$LOG.remote" >"$SCRATCH/remote"
 	shares=$(awk '{ print $2 }' "$SCRATCH/remote" | sort | uniq -c | awk '{ printf " %s: %s", $2, $1 }')
 	echo "godrv build cold: derivations per builder:$shares" >&2
@@ -256,7 +256,7 @@ test_remote_godrv_build() {
 		fail=1
 	}
 	sed -i "s|// BODY|+ $(date +%s%N) // BODY|" "$src/base/base.go"
-	out=$(cli_build) || return 1
+	out=$(remote_cli_build) || return 1
 	sent=$(built_remotely "$LOG.remote" | awk '{ print $1 }' | sort | tr '\n' ' ')
 	[[ $sent =~ ^go-example\.com-remoteclix[0-9x]*-base\.drv\ (remote-1\.drv\ )+$ ]] || {
 		echo "godrv build: after a body-only edit of base, expected base's compile and the link to be sent; sent: $sent" >&2
