@@ -1,19 +1,22 @@
 # instantiate args plan: IFD: the top derivation of `plan` (the JSON a planner in "ifd" mode
-# writes, godrv's `DrvPlan`), every per-package derivation made with `derivation` and the same
-# attributes godrv writes in dyn mode, so both modes give the same .drv paths.
+# writes, godrv's `DrvPlan`). Each action is the attributes of one `derivation` call, each a typed
+# value (godrv_nix::Attr) resolved here as godrv's register::derivation resolves it in dyn mode,
+# so both modes give the same .drv paths. This file knows the kinds of values, not the
+# attributes: those are made in one place, godrv_nix's DrvPlan::new.
 #
 # Arguments:
 #   args  the builder's arguments: `src`, the C inputs, the module cache or lockfile
 #   plan  the plan, read with builtins.fromJSON
 { toolchain, lib }:
-let
-  inherit (toolchain) go godrv cc system;
-in
 args: plan:
 let
   src = args.src;
-  modcache = lib.vendorModules args;
-  inputs = lib.common.cInputs args;
+  # What `{ toolchain = { input; path; }; }` names.
+  inputs = {
+    inherit (toolchain) go godrv cc system;
+    modcache = lib.vendorModules args;
+  };
+  cInputs = lib.common.cInputs args;
   perPackage = builtins.mapAttrs (_: lib.common.cInputsOf) (lib.common.packageInputs args);
   srcPrefix = "${toString src}/";
   prefixLen = builtins.stringLength srcPrefix;
@@ -42,35 +45,40 @@ let
     if locked != null then
       locked.${m.dir}.drv
     else
-      builtins.path { path = "${modcache}/${m.dir}"; inherit (m) name sha256; };
-  ca = plan.addressing == "content-addressed";
-  drvs = builtins.mapAttrs mk plan.actions;
-  mk =
-    _key: a:
-    derivation (
-      {
-        inherit (a) name;
-        inherit system;
-        builder = "${godrv}/bin/godrv";
-        args = [ "exec" ];
-        goroot = go;
-      }
-      // a.env
-      # A dependency is an output of a derivation, or a directory of it (a group member's).
-      // builtins.mapAttrs (_: d: if d ? dir then "${drvs.${d.key}.${d.output}}/${d.dir}" else drvs.${d.key}.${d.output}) a.deps
-      // (if builtins.length a.outputs > 1 then { inherit (a) outputs; } else { })
-      // (if a.src != null then { src = sourceSet a.src; } else { })
-      // (if a.cc && cc != null then { inherit cc; } else { })
-      // (if a.module != null then { module = moduleInput a.module; } else { })
-      // builtins.mapAttrs (_: moduleInput) (a.modules or { })
-      // (if a.modcache then { inherit modcache; } else { })
-      // (
-        let
-          all = (if a.inputs or false then inputs else [ ]) ++ builtins.concatMap (p: perPackage.${p}) (a.inputPackages or [ ]);
-        in
-        if all != [ ] then { buildInputs = all; } else { }
-      )
-      // (if ca then { __contentAddressed = true; } else { })
-    );
+      builtins.path { path = "${inputs.modcache}/${m.dir}"; inherit (m) name sha256; };
+  # One typed value; null: the attribute is left out (no such toolchain input, no C inputs).
+  value =
+    v:
+    if v ? string then
+      v.string
+    else if v ? strings then
+      v.strings
+    else if v ? bool then
+      v.bool
+    else if v ? toolchain then
+      let
+        input = inputs.${v.toolchain.input};
+        path = v.toolchain.path or "";
+      in
+      if input == null then null else if path == "" then input else "${input}${path}"
+    else if v ? dep then
+      # An output of another action, or a directory of it (a group member's).
+      let
+        out = drvs.${v.dep.key}.${v.dep.output};
+      in
+      if v.dep ? dir then "${out}/${v.dep.dir}" else out
+    else if v ? src then
+      sourceSet v.src
+    else if v ? module then
+      moduleInput v.module
+    else if v ? cInputs then
+      let
+        all = (if v.cInputs.user or false then cInputs else [ ]) ++ builtins.concatMap (p: perPackage.${p}) (v.cInputs.packages or [ ]);
+      in
+      if all == [ ] then null else all
+    else
+      throw "godrv: the plan has an attribute value this nix/ library does not know (${builtins.toJSON (builtins.attrNames v)}): update nix/ and godrv together.";
+  present = attrs: builtins.removeAttrs attrs (builtins.filter (n: attrs.${n} == null) (builtins.attrNames attrs));
+  drvs = builtins.mapAttrs (_: a: derivation (present (builtins.mapAttrs (_: value) a))) plan.actions;
 in
 if plan.version != lib.contract.planVersion then throw "godrv: plan version ${toString plan.version} is not the one this nix/ library reads (${toString lib.contract.planVersion}): update nix/ and godrv together." else drvs.${plan.top}

@@ -1,17 +1,18 @@
 //! Turn a godrv [`Plan`] into Nix derivations.
 //!
-//! Both front ends share one description of every per-action derivation, the [`Template`]:
-//! its name and literal attributes (the action spec as JSON, the content-addressing attributes)
-//! come from Rust; its *symbolic* attributes (dependencies, source set, toolchain) are resolved by
-//! the front end:
+//! Both front ends share one description of every per-action derivation, the [`Template`]: every
+//! attribute of its `derivation { … }` call, each a typed [`Attr`] (a literal string, a toolchain
+//! input, another action's output, a source set, a module, the C inputs), made in one place
+//! ([`DrvPlan::new`]). The front ends know the kinds of values, not the attributes:
 //!
-//! - **IFD** ([`DrvPlan`]): the templates are written as JSON; `nix/internal/instantiate.nix` calls
-//!   `derivation` with `builder = "${godrv}/bin/godrv"`, `args = [ "exec" ]`, `goroot = go`,
-//!   `depN = <dependency>`, `src = builtins.path { … }` and the literal attributes.
-//! - **dynamic derivations** ([`register`]): the same attributes are resolved here and every
-//!   derivation is written with `nix derivation add`.
+//! - **IFD** ([`DrvPlan`] as JSON): `nix/internal/instantiate.nix` maps each value to a Nix value
+//!   and calls `derivation` with them.
+//! - **dynamic derivations and `godrv build`** ([`register`]): [`register::derivation`] resolves
+//!   the same values and writes the derivation as Nix's `derivation` would, with
+//!   `nix derivation add` or over the daemon protocol.
 //!
-//! Attribute names and values are identical in both, so both give the same `.drv` paths.
+//! Attribute names and values are identical in both, so both give the same `.drv` paths
+//! (`tests/ifd_agrees.rs` checks it on what Nix wrote).
 
 pub mod contract;
 pub mod daemon;
@@ -105,38 +106,113 @@ impl ModuleDir {
     }
 }
 
-/// One per-action derivation, before its symbolic attributes are resolved.
+/// One per-action derivation: every attribute `derivation { … }` is called with, each a typed
+/// [`Attr`] that both front ends resolve the same way (`nix/internal/instantiate.nix` in IFD mode,
+/// [`register::derivation`] otherwise). A new attribute is a new entry here, made in
+/// [`DrvPlan::new`]; neither front end knows attribute names, except the few Nix's `derivation`
+/// itself treats specially (`name`, `system`, `builder`, `args`, `outputs`,
+/// `__contentAddressed`), which [`register::derivation`] treats as Nix does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Template {
+    pub attrs: BTreeMap<String, Attr>,
+}
+
+/// The value of one attribute of a per-action derivation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Template {
-    pub name: String,
-    /// Literal string attributes (the action spec, `outputHashMode`, …).
-    pub env: BTreeMap<String, String>,
-    /// Attribute name → plan key of the dependency whose output (or directory of it) it holds.
-    pub deps: BTreeMap<String, DepRef>,
-    /// Output names; more than `out` only for a split compile (`link`, `out`).
-    pub outputs: Vec<String>,
-    /// The package's sources, given as the `src` attribute.
-    pub src: Option<SourceSet>,
-    /// Gets the C toolchain as the `cc` attribute.
-    pub cc: bool,
-    /// The module it reads, given as the `module` attribute (that module's store path).
-    pub module: Option<ModuleDir>,
-    /// A group of several modules: each one's store path as the attribute named here.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub modules: BTreeMap<String, ModuleDir>,
-    /// Gets the whole module cache as the `modcache` attribute.
-    pub modcache: bool,
-    /// Gets the user's C inputs (`buildInputs`, `nativeBuildInputs`) as the `buildInputs`
-    /// attribute (their store paths, space-separated), when there are any: the cgo and C
-    /// compiles of the user's packages and the links, which may read their headers and libraries.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub inputs: bool,
-    /// Import paths of `packageOverrides` entries whose inputs it also gets (after those of
-    /// `inputs`, in this order): its own package for a cgo compile, every overridden package for
-    /// a link.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub input_packages: Vec<String>,
+pub enum Attr {
+    /// A literal string (the action spec, `outputHashMode`, the name, …).
+    String(String),
+    /// A list of strings (`args`, `outputs`): a list in Nix, space-separated in the environment.
+    Strings(Vec<String>),
+    /// A boolean (`__contentAddressed`): `"1"` or `""` in the environment.
+    Bool(bool),
+    /// A toolchain input (`go`, `godrv`, …) with a path under it (`"${godrv}/bin/godrv"`); the
+    /// attribute is left out when the toolchain has no such input (no C compiler, no module cache).
+    Toolchain {
+        input: ToolInput,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        path: String,
+    },
+    /// An output of another action of the plan, or a directory of it (a group member's).
+    Dep(DepRef),
+    /// A source set: the files of one package, as one store path.
+    Src(SourceSet),
+    /// A third-party module's own store path (a source path of the module cache's directory, or
+    /// in lockfile mode the module's fixed-output derivation).
+    Module(ModuleDir),
+    /// C inputs (`buildInputs`): the user's when `user`, then those of each `packageOverrides`
+    /// entry named, in this order; left out when that is none.
+    CInputs {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        user: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        packages: Vec<String>,
+    },
+}
+
+/// The inputs every derivation may get from the toolchain and the build's arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ToolInput {
+    /// The Nix system (`x86_64-linux`): a string, not a path.
+    System,
+    Godrv,
+    Go,
+    /// The C compiler, when the toolchain has one.
+    Cc,
+    /// The whole module cache (vendorHash), when the build has one.
+    Modcache,
+}
+
+impl Template {
+    /// The derivation's name (its `name` attribute).
+    pub fn name(&self) -> &str {
+        match self.attrs.get("name") {
+            Some(Attr::String(name)) => name,
+            _ => "",
+        }
+    }
+
+    /// Whether an attribute gets the toolchain input `input`.
+    pub fn uses(&self, input: ToolInput) -> bool {
+        self.attrs
+            .values()
+            .any(|a| matches!(a, Attr::Toolchain { input: i, .. } if *i == input))
+    }
+
+    /// The plan keys of the actions it depends on.
+    pub fn deps(&self) -> impl Iterator<Item = &DepRef> {
+        self.attrs.values().filter_map(|a| match a {
+            Attr::Dep(dep) => Some(dep),
+            _ => None,
+        })
+    }
+
+    /// The source sets it reads.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceSet> {
+        self.attrs.values().filter_map(|a| match a {
+            Attr::Src(set) => Some(set),
+            _ => None,
+        })
+    }
+
+    /// The modules it reads, with their attribute names.
+    pub fn modules(&self) -> impl Iterator<Item = (&String, &ModuleDir)> {
+        self.attrs.iter().filter_map(|(attr, a)| match a {
+            Attr::Module(m) => Some((attr, m)),
+            _ => None,
+        })
+    }
+
+    /// Its C inputs: whether the user's, and which `packageOverrides` entries'.
+    pub fn c_inputs(&self) -> Option<(bool, &[String])> {
+        self.attrs.values().find_map(|a| match a {
+            Attr::CInputs { user, packages } => Some((*user, packages.as_slice())),
+            _ => None,
+        })
+    }
 }
 
 /// How per-action derivations are addressed.
@@ -170,48 +246,77 @@ fn templates(
         .collect()
 }
 
+/// The attributes of one action's derivation: the one place they are made.
 fn template(
     action: &PlannedAction,
     addressing: Addressing,
     overrides: &BTreeSet<String>,
 ) -> Template {
-    let mut env = BTreeMap::new();
+    let mut attrs = BTreeMap::new();
+    let mut put = |name: &str, value: Attr| {
+        attrs.insert(name.to_string(), value);
+    };
+    let tool = |input: ToolInput, path: &str| Attr::Toolchain {
+        input,
+        path: path.to_string(),
+    };
+    put("name", Attr::String(action.name.clone()));
+    put("system", tool(ToolInput::System, ""));
+    put("builder", tool(ToolInput::Godrv, "/bin/godrv"));
+    put("args", Attr::Strings(vec!["exec".to_string()]));
+    put("goroot", tool(ToolInput::Go, ""));
     let spec_json = serde_json::to_string(&action.spec).expect("an action spec always serializes");
-    env.insert(spec::SPEC_ATTR.to_string(), spec_json);
+    put(spec::SPEC_ATTR, Attr::String(spec_json));
     if action.role == Role::Group {
         // A group's spec (all of std: ~1 MB) is more than one environment variable may hold
         // (Linux: 128 KiB): Nix writes it to a file and gives its path in `godrvActionPath`.
-        env.insert("passAsFile".to_string(), spec::SPEC_ATTR.to_string());
+        put("passAsFile", Attr::String(spec::SPEC_ATTR.to_string()));
     }
     if addressing == Addressing::ContentAddressed {
-        env.extend(ca_env().iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        put("__contentAddressed", Attr::Bool(true));
+        for (k, v) in ca_env() {
+            put(k, Attr::String(v.to_string()));
+        }
     }
-    let deps = action
-        .deps
-        .iter()
-        .enumerate()
-        .map(|(i, key)| (spec::dep_attr(i), key.clone()))
-        .collect();
-    let src = (!action.sources.is_empty()).then(|| {
+    for (i, dep) in action.deps.iter().enumerate() {
+        put(&spec::dep_attr(i), Attr::Dep(dep.clone()));
+    }
+    if action.outputs.len() > 1 {
+        put("outputs", Attr::Strings(action.outputs.clone()));
+    }
+    if !action.sources.is_empty() {
         let base = match &action.package {
             Some(package) => package.as_str(),
             None if action.role == Role::Group => action.name.as_str(),
             None => "action",
         };
-        SourceSet::new(
+        let set = SourceSet::new(
             godrv_plan::sanitize_store_name(&format!("src-{base}")),
             action.sources.clone(),
-        )
-    });
+        );
+        put("src", Attr::Src(set));
+    }
     // A group's members' tools count as its own (`PlannedAction::tools`).
     let uses_c = action.tools.contains(&GoTool::Cgo);
     let cc = uses_c || action.role == Role::Link;
+    if cc {
+        put("cc", tool(ToolInput::Cc, ""));
+    }
+    if let Some(module) = &action.module {
+        put("module", Attr::Module(ModuleDir::new(module)));
+    }
+    for (attr, dir) in &action.group_modules {
+        put(attr, Attr::Module(ModuleDir::new(dir)));
+    }
+    if action.uses_modcache {
+        put("modcache", tool(ToolInput::Modcache, ""));
+    }
     // Standard-library packages never read the user's C libraries: they stay shared.
     let user_code = !action.sources.is_empty() || action.uses_modcache;
-    let inputs = cc && (user_code || action.role == Role::Link);
+    let user = cc && (user_code || action.role == Role::Link);
     // packageOverrides' inputs go to the derivations that get C inputs at all: to the package's
     // own, and to every link (which reads the libraries).
-    let input_packages = match (inputs, action.role) {
+    let packages = match (user, action.role) {
         (false, _) => Vec::new(),
         (true, Role::Link) => overrides.iter().cloned().collect(),
         (true, _) => action
@@ -221,23 +326,10 @@ fn template(
             .cloned()
             .collect(),
     };
-    Template {
-        name: action.name.clone(),
-        env,
-        deps,
-        outputs: action.outputs.clone(),
-        src,
-        cc,
-        module: action.module.as_deref().map(ModuleDir::new),
-        modules: action
-            .group_modules
-            .iter()
-            .map(|(attr, dir)| (attr.clone(), ModuleDir::new(dir)))
-            .collect(),
-        modcache: action.uses_modcache,
-        inputs,
-        input_packages,
+    if user {
+        put("buildInputs", Attr::CInputs { user, packages });
     }
+    Template { attrs }
 }
 
 /// The plan as derivation templates: what every front end makes its derivations from
@@ -257,7 +349,7 @@ impl DrvPlan {
     pub fn modules(&self) -> BTreeSet<&ModuleDir> {
         self.actions
             .values()
-            .flat_map(|t| t.module.iter().chain(t.modules.values()))
+            .flat_map(|t| t.modules().map(|(_, m)| m))
             .collect()
     }
 
@@ -271,7 +363,9 @@ impl DrvPlan {
         let actions = templates(plan, addressing, overrides);
         let with_c: BTreeSet<&str> = actions
             .iter()
-            .filter(|(key, t)| t.inputs && plan.actions[*key].role != Role::Link)
+            .filter(|(key, t)| {
+                t.c_inputs().is_some_and(|(user, _)| user) && plan.actions[*key].role != Role::Link
+            })
             .filter_map(|(key, _)| plan.actions[key].package.as_deref())
             .collect();
         if let Some(missing) = overrides.iter().find(|p| !with_c.contains(p.as_str())) {
@@ -359,43 +453,43 @@ impl DrvPlan {
                     .collect()
             })
             .unwrap_or_default();
-        for template in self.actions.values_mut() {
-            if let Some(set) = &mut template.src {
-                let hash = match sets.get(&set.files) {
-                    Some(hash) => hash.clone(),
-                    None => {
-                        let hash = nar_sha256(
-                            |w| {
-                                godrv_derivation::nar::write_nar_of_files(
-                                    src_root,
-                                    set.files.iter().map(String::as_str),
-                                    w,
-                                )
-                            },
-                            src_root,
-                        )?;
-                        sets.insert(set.files.clone(), hash.clone());
-                        hash
-                    }
-                };
-                set.sha256 = Some(hash);
-            }
-            // A group of several modules has each as its own attribute (`modules`).
-            let all = template
-                .module
-                .iter_mut()
-                .chain(template.modules.values_mut());
-            for (module, modcache) in all.filter_map(|m| Some((m, modcache?))) {
-                let hash = match modules.get(&module.dir) {
-                    Some(hash) => hash.clone(),
-                    None => {
-                        let dir = modcache.join(&module.dir);
-                        let hash = nar_sha256(|w| godrv_derivation::nar::write_nar(&dir, w), &dir)?;
-                        modules.insert(module.dir.clone(), hash.clone());
-                        hash
-                    }
-                };
-                module.sha256 = Some(hash);
+        for attr in self.actions.values_mut().flat_map(|t| t.attrs.values_mut()) {
+            match attr {
+                Attr::Src(set) => {
+                    let hash = match sets.get(&set.files) {
+                        Some(hash) => hash.clone(),
+                        None => {
+                            let hash = nar_sha256(
+                                |w| {
+                                    godrv_derivation::nar::write_nar_of_files(
+                                        src_root,
+                                        set.files.iter().map(String::as_str),
+                                        w,
+                                    )
+                                },
+                                src_root,
+                            )?;
+                            sets.insert(set.files.clone(), hash.clone());
+                            hash
+                        }
+                    };
+                    set.sha256 = Some(hash);
+                }
+                Attr::Module(module) => {
+                    let Some(modcache) = modcache else { continue };
+                    let hash = match modules.get(&module.dir) {
+                        Some(hash) => hash.clone(),
+                        None => {
+                            let dir = modcache.join(&module.dir);
+                            let hash =
+                                nar_sha256(|w| godrv_derivation::nar::write_nar(&dir, w), &dir)?;
+                            modules.insert(module.dir.clone(), hash.clone());
+                            hash
+                        }
+                    };
+                    module.sha256 = Some(hash);
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -470,15 +564,22 @@ mod tests {
             top: "b5".into(),
         };
         let none = DrvPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
-        let inputs: Vec<bool> = none.actions.values().map(|t| t.inputs).collect();
+        let inputs: Vec<bool> = none
+            .actions
+            .values()
+            .map(|t| t.c_inputs().is_some_and(|(user, _)| user))
+            .collect();
         assert_eq!(inputs, [false, true, true, false, true]);
-        assert!(none.actions.values().all(|t| t.input_packages.is_empty()));
+        assert!(none
+            .actions
+            .values()
+            .all(|t| t.c_inputs().is_none_or(|(_, p)| p.is_empty())));
         let a = ["example.com/x/a".to_string()];
         let ifd = DrvPlan::new(&plan, Addressing::ContentAddressed, &a.clone().into()).unwrap();
         let packages: Vec<&[String]> = ifd
             .actions
             .values()
-            .map(|t| t.input_packages.as_slice())
+            .map(|t| t.c_inputs().map_or(&[][..], |(_, p)| p))
             .collect();
         assert_eq!(packages, [&[][..], &a, &[], &[], &a]);
         let c = ["example.com/x/c".to_string()].into();

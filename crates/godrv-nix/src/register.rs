@@ -16,7 +16,7 @@ use godrv_derivation::{
 };
 
 use crate::module_dirs::KnownModules;
-use crate::{Addressing, DrvPlan, InputRef, SourceSet, Template};
+use crate::{Addressing, Attr, DrvPlan, InputRef, SourceSet, Template, ToolInput};
 
 /// Why registering failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,12 @@ pub enum RegisterError {
     MissingModule(String, String),
     #[error("plan action {0} depends on {1}, which the plan does not have")]
     MissingDependency(String, String),
+    #[error("{name}: {attr} = {value:?} is not a value godrv can write a derivation with (Nix's `derivation` may; extend register::derivation)")]
+    Attribute {
+        name: String,
+        attr: String,
+        value: String,
+    },
     #[error(transparent)]
     Daemon(#[from] godrv_store::StoreError),
 }
@@ -192,23 +198,17 @@ pub fn register(
     let mut sources: BTreeMap<SourceSet, String> = BTreeMap::new();
     for key in order(plan)? {
         let template = &plan.actions[&key];
-        let src = match &template.src {
-            Some(set) => Some(match sources.get(set) {
-                Some(path) => path.clone(),
-                None => {
-                    let path = store.add_source_set(set, src_root, scratch)?;
-                    sources.insert(set.clone(), path.clone());
-                    path
-                }
-            }),
-            None => None,
-        };
-        let mut drv = derivation(template, toolchain, plan.addressing, src.as_deref(), &done)?;
+        for set in template.sources() {
+            if !sources.contains_key(set) {
+                let path = store.add_source_set(set, src_root, scratch)?;
+                sources.insert(set.clone(), path);
+            }
+        }
+        let mut drv = derivation(template, toolchain, &sources, &done)?;
         let mut input_hashes = toolchain.input_hashes.clone();
         input_hashes.extend(
             template
-                .deps
-                .values()
+                .deps()
                 .map(|dep| (done[&dep.key].drv.clone(), done[&dep.key].hash.clone())),
         );
         if plan.addressing == Addressing::InputAddressed {
@@ -258,7 +258,7 @@ fn order(plan: &DrvPlan) -> Result<Vec<String>, RegisterError> {
         if seen.insert(key.to_string(), ()).is_some() {
             return Ok(());
         }
-        for dep in plan.actions[key].deps.values() {
+        for dep in plan.actions[key].deps() {
             if !plan.actions.contains_key(&dep.key) {
                 return Err(RegisterError::MissingDependency(
                     key.to_string(),
@@ -333,110 +333,146 @@ fn stage_source_set<S: Store + ?Sized>(
     Ok(path)
 }
 
-/// The derivation of one template, with inputs resolved. Output paths are not filled in.
+/// The derivation of one template, its attributes resolved as `nix/internal/instantiate.nix`
+/// resolves them and written as Nix's `derivation` writes them: `name`, `system` and `builder` are
+/// also the derivation's own, `args` only its own, `outputs` names its outputs, and
+/// `__contentAddressed` makes them floating content-addressed (`outputHashMode`,
+/// `outputHashAlgo`) instead of input-addressed; every other attribute is an environment
+/// variable. `sources` holds the store path of each source set. Output paths are not filled in.
 pub fn derivation(
     template: &Template,
     toolchain: &Toolchain,
-    addressing: Addressing,
-    src: Option<&str>,
+    sources: &BTreeMap<SourceSet, String>,
     done: &BTreeMap<String, Registered>,
 ) -> Result<Derivation, RegisterError> {
-    let mut drv = Derivation {
-        name: template.name.clone(),
-        system: toolchain.system.clone(),
-        builder: format!("{}/bin/godrv", toolchain.godrv.path),
-        args: vec!["exec".to_string()],
-        ..Derivation::default()
+    let name = template.name();
+    let mut drv = Derivation::default();
+    let mut outputs = vec!["out".to_string()];
+    let mut content_addressed = false;
+    for (attr, value) in &template.attrs {
+        let value = match value {
+            Attr::String(s) => s.clone(),
+            Attr::Bool(b) if attr == "__contentAddressed" => {
+                content_addressed = *b;
+                continue;
+            }
+            // As Nix coerces a boolean to a string.
+            Attr::Bool(b) => if *b { "1" } else { "" }.to_string(),
+            Attr::Strings(list) if attr == "args" => {
+                drv.args = list.clone();
+                continue;
+            }
+            Attr::Strings(list) => {
+                if attr == "outputs" {
+                    outputs = list.clone();
+                }
+                list.join(" ")
+            }
+            Attr::Toolchain { input, path } => {
+                let input = match input {
+                    ToolInput::System => Some(InputRef {
+                        path: toolchain.system.clone(),
+                        drv: None,
+                        output: None,
+                    }),
+                    ToolInput::Godrv => Some(toolchain.godrv.clone()),
+                    ToolInput::Go => Some(toolchain.go.clone()),
+                    ToolInput::Cc => toolchain.cc.clone(),
+                    ToolInput::Modcache => toolchain.modcache.clone(),
+                };
+                match input {
+                    Some(input) => format!("{}{path}", add_input(&mut drv, &input)?),
+                    None => continue,
+                }
+            }
+            Attr::Dep(dep_ref) => {
+                let dep = done.get(&dep_ref.key).ok_or_else(|| {
+                    RegisterError::MissingDependency(name.to_string(), dep_ref.key.clone())
+                })?;
+                drv.inputs
+                    .drvs
+                    .entry(dep.drv.clone())
+                    .or_default()
+                    .outputs
+                    .insert(dep_ref.output.clone());
+                let value = match dep.outputs.get(&dep_ref.output) {
+                    Some(path) => path.clone(),
+                    None => upstream_placeholder(&dep.drv, &dep_ref.output),
+                };
+                match &dep_ref.dir {
+                    // A directory of a group's output: `"${group.out}/<dir>"` in Nix.
+                    Some(dir) => format!("{value}/{dir}"),
+                    None => value,
+                }
+            }
+            Attr::Src(set) => {
+                let path = sources
+                    .get(set)
+                    .expect("register adds every source set before its derivation");
+                add_input(
+                    &mut drv,
+                    &InputRef {
+                        path: path.clone(),
+                        drv: None,
+                        output: None,
+                    },
+                )?
+            }
+            Attr::Module(module) => {
+                let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
+                    RegisterError::MissingModule(name.to_string(), module.dir.clone())
+                })?;
+                add_input(&mut drv, input)?
+            }
+            Attr::CInputs { user, packages } => {
+                let mut inputs: Vec<&InputRef> = Vec::new();
+                if *user {
+                    inputs.extend(&toolchain.inputs);
+                }
+                for package in packages {
+                    inputs.extend(toolchain.package_inputs.get(package).into_iter().flatten());
+                }
+                if inputs.is_empty() {
+                    continue;
+                }
+                // As `derivation { buildInputs = [ … ]; }` writes a list: space-separated.
+                let paths = inputs
+                    .into_iter()
+                    .map(|input| add_input(&mut drv, input))
+                    .collect::<Result<Vec<_>, _>>()?;
+                paths.join(" ")
+            }
+        };
+        match attr.as_str() {
+            "name" => drv.name = value.clone(),
+            "system" => drv.system = value.clone(),
+            "builder" => drv.builder = value.clone(),
+            _ => {}
+        }
+        drv.env.insert(attr.clone(), value);
+    }
+    let output = if content_addressed {
+        let unsupported = |attr: &str| RegisterError::Attribute {
+            name: name.to_string(),
+            attr: attr.to_string(),
+            value: drv.env.get(attr).cloned().unwrap_or_default(),
+        };
+        let method = match drv.env.get("outputHashMode").map(String::as_str) {
+            Some("recursive" | "nar") => ContentAddressMethod::Nar,
+            Some("flat") | None => ContentAddressMethod::Flat,
+            Some(_) => return Err(unsupported("outputHashMode")),
+        };
+        let hash_algo = match drv.env.get("outputHashAlgo").map(|a| a.parse::<HashAlgo>()) {
+            Some(Ok(algo)) => algo,
+            _ => return Err(unsupported("outputHashAlgo")),
+        };
+        Output::CaFloating { method, hash_algo }
+    } else {
+        Output::Deferred
     };
-    let mut env = template.env.clone();
-    env.insert("name".into(), drv.name.clone());
-    env.insert("system".into(), drv.system.clone());
-    env.insert("builder".into(), drv.builder.clone());
-    add_input(&mut drv, &toolchain.godrv)?;
-    env.insert("goroot".into(), add_input(&mut drv, &toolchain.go)?);
-    if template.cc {
-        if let Some(cc) = &toolchain.cc {
-            env.insert("cc".into(), add_input(&mut drv, cc)?);
-        }
+    for out in outputs {
+        drv.outputs.insert(out, output.clone());
     }
-    if let Some(module) = &template.module {
-        let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
-            RegisterError::MissingModule(template.name.clone(), module.dir.clone())
-        })?;
-        env.insert("module".into(), add_input(&mut drv, input)?);
-    }
-    for (attr, module) in &template.modules {
-        let input = toolchain.modules.get(&module.dir).ok_or_else(|| {
-            RegisterError::MissingModule(template.name.clone(), module.dir.clone())
-        })?;
-        env.insert(attr.clone(), add_input(&mut drv, input)?);
-    }
-    if template.modcache {
-        if let Some(modcache) = &toolchain.modcache {
-            env.insert("modcache".into(), add_input(&mut drv, modcache)?);
-        }
-    }
-    let mut inputs: Vec<&InputRef> = Vec::new();
-    if template.inputs {
-        inputs.extend(&toolchain.inputs);
-    }
-    for package in &template.input_packages {
-        inputs.extend(toolchain.package_inputs.get(package).into_iter().flatten());
-    }
-    if !inputs.is_empty() {
-        // As `derivation { buildInputs = [ … ]; }` writes a list: the paths, space-separated.
-        let paths = inputs
-            .into_iter()
-            .map(|input| add_input(&mut drv, input))
-            .collect::<Result<Vec<_>, _>>()?;
-        env.insert("buildInputs".into(), paths.join(" "));
-    }
-    if let Some(src) = src {
-        env.insert(
-            "src".into(),
-            add_input(
-                &mut drv,
-                &InputRef {
-                    path: src.to_string(),
-                    drv: None,
-                    output: None,
-                },
-            )?,
-        );
-    }
-    for (attr, dep_ref) in &template.deps {
-        let dep = &done[&dep_ref.key];
-        drv.inputs
-            .drvs
-            .entry(dep.drv.clone())
-            .or_default()
-            .outputs
-            .insert(dep_ref.output.clone());
-        let mut value = match dep.outputs.get(&dep_ref.output) {
-            Some(path) => path.clone(),
-            None => upstream_placeholder(&dep.drv, &dep_ref.output),
-        };
-        if let Some(dir) = &dep_ref.dir {
-            // A directory of a group's output: `"${group.out}/<dir>"` in Nix.
-            value = format!("{value}/{dir}");
-        }
-        env.insert(attr.clone(), value);
-    }
-    for name in &template.outputs {
-        let output = match addressing {
-            Addressing::ContentAddressed => Output::CaFloating {
-                method: ContentAddressMethod::Nar,
-                hash_algo: HashAlgo::Sha256,
-            },
-            Addressing::InputAddressed => Output::Deferred,
-        };
-        drv.outputs.insert(name.clone(), output);
-    }
-    if template.outputs.len() > 1 {
-        // `derivation { outputs = [ … ]; }` puts the list in the environment.
-        env.insert("outputs".into(), template.outputs.join(" "));
-    }
-    drv.env = env;
     Ok(drv)
 }
 

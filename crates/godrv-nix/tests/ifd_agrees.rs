@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use godrv_derivation::{Derivation, StoreDir, StorePath};
+use godrv_derivation::{
+    hash_modulo_all, make_source_path, nixbase32, Derivation, DerivationSet, StoreDir, StorePath,
+};
 use godrv_nix::register::{register, RegisterError, Store, Toolchain};
 use godrv_nix::{DrvPlan, InputRef, SourceSet};
 
@@ -30,18 +32,10 @@ fn read(path: &Path) -> String {
     })
 }
 
-fn input(path: &str) -> InputRef {
-    InputRef {
-        path: path.to_string(),
-        drv: None,
-        output: None,
-    }
-}
-
 /// A store that keeps what it is given: source sets get the paths Nix gave them, derivations
 /// their ATerm by `.drv` path.
 struct Recorder {
-    sources: BTreeMap<String, String>,
+    sources: BTreeSet<String>,
     written: BTreeMap<StorePath, String>,
 }
 
@@ -53,17 +47,28 @@ impl Store for Recorder {
         )
     }
 
+    /// The path Nix gives the set (`builtins.path` with the plan's NAR hash), which must be one
+    /// Nix's derivations have.
     fn add_source_set(
         &mut self,
         set: &SourceSet,
         _src_root: &Path,
         _scratch: &Path,
     ) -> Result<String, RegisterError> {
-        Ok(self
-            .sources
-            .get(&set.name)
-            .unwrap_or_else(|| panic!("Nix's derivations have no source set {}", set.name))
-            .clone())
+        let sha256 = set
+            .sha256
+            .as_ref()
+            .expect("an IFD plan pins its source sets");
+        let digest: [u8; 32] = nixbase32::decode(sha256).unwrap().try_into().unwrap();
+        let store_dir = StoreDir::default();
+        let path = make_source_path(&store_dir, &set.name, &digest, &BTreeSet::new())?;
+        let path = store_dir.display_path(&path);
+        assert!(
+            self.sources.contains(&path),
+            "Nix's derivations have no source set {} at {path}",
+            set.name
+        );
+        Ok(path)
     }
 
     fn add_derivation(&mut self, drv: &Derivation) -> Result<StorePath, RegisterError> {
@@ -80,11 +85,21 @@ fn register_example(plan_json: &str, example: &str) -> (DrvPlan, BTreeMap<StoreP
     let plan: DrvPlan = serde_json::from_str(plan_json).expect("the fixture plan is a DrvPlan");
     let nix: BTreeMap<String, BTreeMap<String, String>> =
         serde_json::from_str(&read(&dir.join("inputs.json"))).unwrap();
+    // Store paths that are outputs of derivations outside the plan (a lockfile's modules).
+    let produced: BTreeMap<String, InputRef> =
+        serde_json::from_str(&read(&dir.join("outputs.json"))).unwrap();
+    let input = |path: &str| {
+        produced.get(path).cloned().unwrap_or(InputRef {
+            path: path.to_string(),
+            drv: None,
+            output: None,
+        })
+    };
     let of = |name: &str| -> &BTreeMap<String, String> {
         nix.get(name)
             .unwrap_or_else(|| panic!("Nix made no derivation named {name}"))
     };
-    let any = of(&plan.actions[&plan.top].name);
+    let any = of(plan.actions[&plan.top].name());
     let godrv = any["builder"]
         .strip_suffix("/bin/godrv")
         .expect("the builder is godrv");
@@ -102,27 +117,47 @@ fn register_example(plan_json: &str, example: &str) -> (DrvPlan, BTreeMap<StoreP
         modules: BTreeMap::new(),
         input_hashes: BTreeMap::new(),
     };
-    let mut sources = BTreeMap::new();
-    for template in plan.actions.values() {
-        let env = of(&template.name);
-        if let Some(module) = &template.module {
-            toolchain
-                .modules
-                .insert(module.dir.clone(), input(&env["module"]));
-        }
-        for (attr, module) in &template.modules {
+    let sources: BTreeSet<String> = nix
+        .values()
+        .filter_map(|env| env.get("src"))
+        .cloned()
+        .collect();
+    // The user's C inputs first (a template with them and no packageOverrides entry's), then
+    // each entry's: what its templates get after the user's.
+    let mut templates: Vec<_> = plan.actions.values().collect();
+    templates.sort_by_key(|t| t.c_inputs().map(|(_, p)| p.len()));
+    for template in templates {
+        // Not every action is needed by the top (Nix instantiates only those that are).
+        let Some(env) = nix.get(template.name()) else {
+            continue;
+        };
+        for (attr, module) in template.modules() {
             toolchain
                 .modules
                 .insert(module.dir.clone(), input(&env[attr]));
         }
-        if let Some(set) = &template.src {
-            sources.insert(set.name.clone(), env["src"].clone());
-        }
-        if template.inputs {
-            if let Some(paths) = env.get("buildInputs") {
-                toolchain.inputs = paths.split(' ').map(input).collect();
+        let (Some((user, packages)), Some(paths)) = (template.c_inputs(), env.get("buildInputs"))
+        else {
+            continue;
+        };
+        let paths: Vec<InputRef> = paths.split(' ').map(input).collect();
+        match packages {
+            [] if user => toolchain.inputs = paths,
+            [package] => {
+                let own = if user { toolchain.inputs.len() } else { 0 };
+                toolchain
+                    .package_inputs
+                    .insert(package.clone(), paths[own..].to_vec());
             }
+            _ => {}
         }
+    }
+    // The modulo hashes of the derivations outside the plan, as godrv gets them from Nix.
+    let others = dir.join("others.json");
+    if others.exists() {
+        let set: DerivationSet = serde_json::from_str(&read(&others)).unwrap();
+        toolchain.input_hashes =
+            hash_modulo_all(&StoreDir::default(), &set.derivations, BTreeMap::new()).unwrap();
     }
     let mut store = Recorder {
         sources,
@@ -139,7 +174,16 @@ fn assert_same_derivations(example: &str, plan_json: &str) {
     let (plan, written) = register_example(plan_json, example);
     let nix: BTreeSet<String> = read(&dir.join("drvs")).lines().map(String::from).collect();
     let ours: BTreeSet<String> = written.keys().map(|p| format!("{p}")).collect();
-    assert_eq!(plan.actions.len(), nix.len(), "one derivation per action");
+    // One derivation per action the top needs (a plan may hold more: the test binaries' bundle
+    // of a plan whose top runs the tests), which is what Nix instantiates.
+    let mut needed = BTreeSet::new();
+    let mut next = vec![plan.top.as_str()];
+    while let Some(key) = next.pop() {
+        if needed.insert(key) {
+            next.extend(plan.actions[key].deps().map(|d| d.key.as_str()));
+        }
+    }
+    assert_eq!(ours.len(), needed.len(), "one derivation per action");
     assert_eq!(
         ours, nix,
         "register wrote other .drv paths than Nix's instantiate.nix"
@@ -156,22 +200,122 @@ fn assert_same_derivations(example: &str, plan_json: &str) {
             compared += 1;
         }
     }
-    assert!(compared >= 4, "only {compared} ATerm files compared");
+    let kept = fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("drv".as_ref()))
+        .count();
+    assert!(
+        compared == kept && compared >= 1,
+        "{example}: {compared} of the {kept} ATerm files compared"
+    );
 }
+
+/// The fixtures: one example each, built by buildWithIFD with some arguments (generate.sh).
+const FIXTURES: [&str; 6] = [
+    // module granularity, content-addressed, vendorHash: std and module groups, a source set
+    "dep",
+    // input-addressed, package granularity
+    "dep-input-addressed",
+    // lockfile mode: each module its own fixed-output derivation
+    "deplock",
+    // cgo with pkg-config: the C compiler and the user's C inputs (buildInputs)
+    "cgo-pkgconfig",
+    // packageOverrides: one package's C inputs, module granularity
+    "cgo-pkgconfig-override",
+    // doCheck: the packages' tests run
+    "gotests",
+];
 
 #[test]
 fn register_writes_the_derivations_nix_instantiate_writes() {
-    assert_same_derivations("dep", &read(&fixture("dep").join("plan.json")));
+    for example in FIXTURES {
+        assert_same_derivations(example, &read(&fixture(example).join("plan.json")));
+    }
 }
 
-/// The comparison can fail: one changed attribute of one template (the main package's name)
-/// gives other derivations.
+/// Every attribute of the plan Nix read is one godrv reads back: nothing Nix resolves is left out
+/// of the comparison.
+#[test]
+fn the_fixture_plans_read_back_whole() {
+    for example in FIXTURES {
+        let json = read(&fixture(example).join("plan.json"));
+        let plan: DrvPlan = serde_json::from_str(&json).unwrap();
+        let original: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            serde_json::to_value(&plan).unwrap() == original,
+            "{example}: the plan written back differs from the one Nix read"
+        );
+    }
+}
+
+/// The fixtures have every kind of attribute value and every attribute Nix's `derivation` treats
+/// specially.
+#[test]
+fn the_fixtures_cover_every_kind_of_attribute() {
+    let mut kinds = BTreeSet::new();
+    let mut cases = BTreeSet::new();
+    for example in FIXTURES {
+        let plan: DrvPlan =
+            serde_json::from_str(&read(&fixture(example).join("plan.json"))).unwrap();
+        cases.insert(plan.addressing == godrv_nix::Addressing::ContentAddressed);
+        for (attr, value) in plan.actions.values().flat_map(|t| &t.attrs) {
+            let kind = serde_json::to_value(value).unwrap();
+            let kind = kind.as_object().unwrap().keys().next().unwrap().clone();
+            kinds.insert(kind.clone());
+            if kind == "toolchain" || kind == "cInputs" || kind == "strings" {
+                kinds.insert(format!("{kind} {attr}"));
+            }
+        }
+    }
+    for kind in [
+        "string",
+        "strings",
+        "bool",
+        "toolchain",
+        "dep",
+        "src",
+        "module",
+        "cInputs",
+        "toolchain cc",
+        "strings outputs",
+        "strings args",
+    ] {
+        assert!(kinds.contains(kind), "no fixture has a {kind} attribute");
+    }
+    assert_eq!(cases.len(), 2, "both content- and input-addressed plans");
+}
+
+/// The comparison can fail: a template changed on one side only (one attribute added, or one of
+/// those that resolve to an input left out) gives other derivations.
 #[test]
 fn a_changed_template_gives_other_derivations() {
-    let mut plan: serde_json::Value =
-        serde_json::from_str(&read(&fixture("dep").join("plan.json"))).unwrap();
-    plan["actions"]["b001"]["env"]["godrvChanged"] = "1".into();
-    let changed = serde_json::to_string(&plan).unwrap();
-    let result = std::panic::catch_unwind(|| assert_same_derivations("dep", &changed));
-    assert!(result.is_err(), "a changed template still gave Nix's .drvs");
+    for example in FIXTURES {
+        let json = read(&fixture(example).join("plan.json"));
+        let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let top = plan["top"].as_str().unwrap().to_string();
+        let mut added = plan.clone();
+        added["actions"][&top]["godrvChanged"] = serde_json::json!({ "string": "1" });
+        let mut changes = vec![("an added attribute".to_string(), added)];
+        let nix: BTreeMap<String, BTreeMap<String, String>> =
+            serde_json::from_str(&read(&fixture(example).join("inputs.json"))).unwrap();
+        for attr in ["src", "module", "cc", "buildInputs", "modcache"] {
+            let found = plan["actions"].as_object().unwrap().iter().find(|(_, a)| {
+                a.get(attr).is_some()
+                    && nix[a["name"]["string"].as_str().unwrap()].contains_key(attr)
+            });
+            if let Some((key, _)) = found {
+                let mut left_out = plan.clone();
+                left_out["actions"][key]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(attr);
+                changes.push((format!("{key} without {attr}"), left_out));
+            }
+        }
+        for (what, changed) in changes {
+            let changed = serde_json::to_string(&changed).unwrap();
+            let result = std::panic::catch_unwind(|| assert_same_derivations(example, &changed));
+            assert!(result.is_err(), "{example}: {what} still gave Nix's .drvs");
+        }
+    }
 }

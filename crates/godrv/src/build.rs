@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use godrv_nix::register::Toolchain;
-use godrv_nix::{Addressing, InputRef};
+use godrv_nix::{Addressing, InputRef, ToolInput};
 
 use crate::fs::scratch_dir;
 use crate::helpers;
@@ -136,7 +136,7 @@ pub fn build_outside_nix(
     };
     // Only an action reading outside its module's directory gets the whole cache.
     let whole_cache = match &modcache {
-        Some(cache) if plan.actions.values().any(|t| t.modcache) => {
+        Some(cache) if plan.actions.values().any(|t| t.uses(ToolInput::Modcache)) => {
             Some(input(&store.add_source("go-modules", cache)?))
         }
         _ => None,

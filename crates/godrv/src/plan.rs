@@ -450,7 +450,7 @@ mod tests {
             };
             let plan = empty_library_plan(&inputs).expect("an empty library plan");
             assert_eq!(plan.actions.len(), 1, "{what:?}");
-            assert_eq!(plan.actions[&plan.top].name, library_top(what));
+            assert_eq!(plan.actions[&plan.top].name(), library_top(what));
         }
     }
 }

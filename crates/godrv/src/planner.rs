@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use godrv_derivation::StorePath;
 use godrv_nix::module_dirs::KnownModules;
 use godrv_nix::register::Toolchain;
-use godrv_nix::{DrvPlan, InputRef};
+use godrv_nix::{DrvPlan, InputRef, ToolInput};
 use godrv_plan::group::Granularity;
 
 use crate::fs::scratch_dir;
@@ -75,10 +75,10 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     }
     let planned = make_plan(&inputs, scratch.path()).and_then(|plan| {
         if assembled.is_some() {
-            if let Some(t) = plan.actions.values().find(|t| t.modcache) {
+            if let Some(t) = plan.actions.values().find(|t| t.uses(ToolInput::Modcache)) {
                 bail!(
                     "{} reads files of several modules; lockfile mode gives each derivation one module: use vendorHash for this program",
-                    t.name
+                    t.name()
                 );
             }
         }

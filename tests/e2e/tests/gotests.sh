@@ -84,8 +84,8 @@ test_gotests_testmain_matches_go() {
 		ours=$(nix eval --raw --impure --expr "
 			let
 			  plan = builtins.fromJSON (builtins.readFile $plan);
-			  main = builtins.head (builtins.filter (a: a.name == \"go-example.com-gotests-$pkg.test\") (builtins.attrValues plan.actions));
-			  steps = (builtins.fromJSON main.env.godrvAction).steps;
+			  main = builtins.head (builtins.filter (a: a.name.string == \"go-example.com-gotests-$pkg.test\") (builtins.attrValues plan.actions));
+			  steps = (builtins.fromJSON main.godrvAction.string).steps;
 			  write = builtins.filter (s: s.op == \"write-file\" && builtins.match \".*/_testmain.go\" s.path != null) steps;
 			in (builtins.head write).contents" 2>"$LOG.t") || {
 			tail -5 "$LOG.t" >&2
