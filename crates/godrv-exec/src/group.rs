@@ -158,14 +158,7 @@ fn member_env(
     dir: &str,
     member: &Member,
 ) -> Result<BuildEnv, ExecError> {
-    let output_dir = |name: &str| -> Result<PathBuf, ExecError> {
-        let root = match env.outputs.get(name) {
-            Some(path) => path,
-            None if name == spec::OUT_OUTPUT => &env.out,
-            None => return Err(ExecError::MissingAttr(name.to_string())),
-        };
-        Ok(root.join(dir))
-    };
+    let output_dir = |name: &str| Ok::<PathBuf, ExecError>(env.output(name)?.join(dir));
     let deps = member
         .inputs
         .iter()
@@ -175,14 +168,7 @@ fn member_env(
                     "member {dir} reads dependency {dep}, which the group does not have"
                 ))
             }),
-            MemberInput::Member { member, output } => {
-                let root = match env.outputs.get(output) {
-                    Some(path) => path,
-                    None if output == spec::OUT_OUTPUT => &env.out,
-                    None => return Err(ExecError::MissingAttr(output.clone())),
-                };
-                Ok(root.join(member))
-            }
+            MemberInput::Member { member, output } => Ok(env.output(output)?.join(member)),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outputs = member
@@ -266,14 +252,9 @@ mod tests {
             goroot: tmp.to_path_buf(),
             out: tmp.join("out"),
             outputs: BTreeMap::from([("out".to_string(), tmp.join("out"))]),
-            src: None,
-            module: None,
-            modules: BTreeMap::new(),
-            modcache: None,
-            cc: None,
-            inputs: vec![],
             deps: vec![dep],
             scratch: tmp.join("build"),
+            ..Default::default()
         }
     }
 

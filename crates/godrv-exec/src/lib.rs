@@ -103,7 +103,7 @@ pub(crate) fn io_err<'a>(
 }
 
 /// The builder's inputs, read from the environment Nix gives it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BuildEnv {
     pub name: String,
     pub spec: ActionSpec,
@@ -180,6 +180,17 @@ impl BuildEnv {
     }
 }
 
+impl BuildEnv {
+    /// Where the output `name` goes: `out` or another of [`BuildEnv::outputs`].
+    pub(crate) fn output(&self, name: &str) -> Result<&Path, ExecError> {
+        match self.outputs.get(name) {
+            Some(path) => Ok(path),
+            None if name == spec::OUT_OUTPUT => Ok(&self.out),
+            None => Err(ExecError::MissingAttr(name.to_string())),
+        }
+    }
+}
+
 /// Token values for one build.
 struct Tokens {
     work: String,
@@ -245,8 +256,10 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
     }
     let own = work.join(spec::OWN_DIR);
     for keep in &env.spec.keep {
-        let root = env.outputs.get(&keep.output).unwrap_or(&env.out);
-        let (from, to) = (own.join(&keep.from), root.join(&keep.to));
+        let (from, to) = (
+            own.join(&keep.from),
+            env.output(&keep.output)?.join(&keep.to),
+        );
         if from.is_dir() {
             copy_tree(&from, &to)?;
         } else {
@@ -650,15 +663,9 @@ mod tests {
             spec,
             goroot: tmp.path().join("goroot"),
             out: out.clone(),
-            outputs: BTreeMap::new(),
-            src: None,
-            module: None,
-            modules: BTreeMap::new(),
-            modcache: None,
-            cc: None,
-            inputs: vec![],
             deps: vec![dep.clone()],
             scratch: tmp.path().join("build"),
+            ..Default::default()
         };
         run(&env).unwrap();
         assert_eq!(
@@ -694,15 +701,9 @@ mod tests {
             },
             goroot: tmp.path().to_path_buf(),
             out: out.clone(),
-            outputs: BTreeMap::new(),
-            src: None,
-            module: None,
-            modules: BTreeMap::new(),
-            modcache: None,
-            cc: None,
-            inputs: vec![],
             deps: vec![dep],
             scratch: tmp.path().join("build"),
+            ..Default::default()
         };
         run(&env).unwrap();
         assert_eq!(fs::read_to_string(out.join("bin/hello")).unwrap(), "binary");
@@ -727,15 +728,8 @@ mod tests {
             },
             goroot: tmp.path().to_path_buf(),
             out: tmp.path().join("out"),
-            outputs: BTreeMap::new(),
-            src: None,
-            module: None,
-            modules: BTreeMap::new(),
-            modcache: None,
-            cc: None,
-            inputs: vec![],
-            deps: vec![],
             scratch: tmp.path().to_path_buf(),
+            ..Default::default()
         };
         let err = run(&env).unwrap_err().to_string();
         assert!(err.starts_with("go-broken: command failed"), "{err}");
@@ -758,15 +752,9 @@ mod tests {
             },
             goroot: tmp.to_path_buf(),
             out: tmp.join("out"),
-            outputs: BTreeMap::new(),
             src: Some(tmp.join("src")),
-            module: None,
-            modules: BTreeMap::new(),
-            modcache: None,
-            cc: None,
-            inputs: vec![],
-            deps: vec![],
             scratch: tmp.join("build"),
+            ..Default::default()
         };
         fs::create_dir_all(tmp.join("src")).unwrap();
         run(&env).unwrap_err()
@@ -826,15 +814,8 @@ mod tests {
             spec: spec(forbid),
             goroot: goroot.clone(),
             out: tmp.path().join(out),
-            outputs: BTreeMap::new(),
-            src: None,
-            modcache: None,
-            module: None,
-            modules: BTreeMap::new(),
-            cc: None,
-            inputs: vec![],
-            deps: vec![],
             scratch: tmp.path().join(out).with_extension("build"),
+            ..Default::default()
         };
         run(&env(false, "allowed")).unwrap();
         let err = run(&env(true, "forbidden")).unwrap_err().to_string();

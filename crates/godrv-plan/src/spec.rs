@@ -55,7 +55,7 @@ pub fn dep_attr(index: usize) -> String {
 }
 
 /// One action, as replayed by `godrv exec`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionSpec {
     /// The steps, in script order.
