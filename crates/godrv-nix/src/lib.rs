@@ -234,7 +234,7 @@ pub fn ca_env() -> [(&'static str, &'static str); 2] {
 }
 
 /// The template of every planned action; `overrides`: the packages with `packageOverrides`
-/// inputs (see [`Template::input_packages`]).
+/// inputs (see [`Attr::CInputs`]).
 fn templates(
     plan: &Plan,
     addressing: Addressing,

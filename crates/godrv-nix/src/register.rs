@@ -167,11 +167,11 @@ pub struct Toolchain {
     pub go: InputRef,
     pub cc: Option<InputRef>,
     pub modcache: Option<InputRef>,
-    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`), given to the templates with
-    /// `inputs` as the `buildInputs` attribute.
+    /// The user's C inputs (`buildInputs`, `nativeBuildInputs`), given to the templates whose
+    /// `Attr::CInputs` has `user`.
     pub inputs: Vec<InputRef>,
     /// The inputs of each `packageOverrides` entry, given to the templates that name it in
-    /// `input_packages` (after `inputs`).
+    /// `Attr::CInputs::packages` (after the user's).
     pub package_inputs: BTreeMap<String, Vec<InputRef>>,
     /// The store path of each module directory (`example.com/greet@v1.1.0`) the plan reads: a
     /// source path added from the module cache (vendorHash), or a per-module fixed-output

@@ -181,7 +181,7 @@ pub struct PlanConfig {
     #[serde(default)]
     pub modcache: Option<InputRef>,
     /// The user's C inputs (`buildInputs`, `nativeBuildInputs`): given to the cgo, C compile and
-    /// link derivations of the user's packages (see `Template::inputs`).
+    /// link derivations of the user's packages (see `godrv_nix::Attr::CInputs`).
     #[serde(default)]
     pub inputs: Vec<InputRef>,
     /// `packageOverrides`: the C inputs of one package (import path), given only to that
