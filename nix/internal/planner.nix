@@ -2,7 +2,9 @@
 # `go build -n` (and `go test -c -n`), parses and plans. In "dyn" mode it registers every
 # per-package derivation from inside the build (recursive Nix; see dynPlanner; with std's and the
 # dependencies' planners as inputs in "package" granularity) and its output is the top .drv; in "ifd" mode its output is the plan (JSON) that `instantiate` reads. The same
-# configuration (`godrvPlanConfig`, godrv's `PlanConfig`) in both modes but for `mode` and `nix`.
+# configuration (`godrvPlanConfig`, godrv's `PlanConfig`) in both modes but for `mode`, `nix`
+# and dyn mode's `sourceSets` (the main module's source sets computed while evaluating: see
+# sourceSets.nix).
 #
 # Arguments:
 #   mode   "dyn" or "ifd"
@@ -58,7 +60,10 @@ in
 if mode == "dyn" then
   # In "module" granularity third-party modules are one derivation each, made by the program's
   # planner: the package granularity's std and dependencies' planners are not used.
-  lib.dynPlanner name config (
+  # The main module's source sets, computed while evaluating (sourceSets), are inputs of the
+  # program's planner only (not of the helpers made from `config` above, which must not change
+  # with the source): it finds them valid instead of adding them after every edit.
+  lib.dynPlanner name (config // { sourceSets = lib.sourceSets args; }) (
     if config.granularity != "package" then { }
     else { godrvStdPlan = lib.stdPlanner config; }
       // (if deps == null then { } else { godrvDepsPlan = deps; })

@@ -20,6 +20,9 @@ pub struct Contract {
     /// Prefix of a module's store name (`gomod-example.com-greet-v1.1.0`: [`crate::ModuleDir`],
     /// `nix/internal/fetchModule.nix`).
     pub module_store_prefix: String,
+    /// Prefix of a source set's store name (`src-example.com-m-internal-x`: [`crate::source_set_name`],
+    /// `nix/internal/sourceSets.nix`, which computes the same sets while evaluating).
+    pub source_set_prefix: String,
     /// The fields of a program planner's configuration (`godrvPlanConfig`, godrv's
     /// `PlanConfig`) that shape std's compile commands: all std's planners are given
     /// (`nix/internal/stdConfig.nix`), so every program with the same values shares std's
@@ -53,6 +56,7 @@ mod tests {
         assert!(c.plan_version >= 3);
         assert!(!c.std_planner.is_empty() && c.std_planner != c.deps_planner);
         assert!(c.module_store_prefix.ends_with('-'));
+        assert!(c.source_set_prefix.ends_with('-') && c.source_set_prefix != c.module_store_prefix);
         assert!(c.fetcher_impure_env_vars.iter().any(|v| v == "NETRC"));
         assert!(c.std_shaping.iter().any(|f| f == "go"));
     }

@@ -58,6 +58,15 @@ pub struct SourceSet {
     pub sha256: Option<String>,
 }
 
+/// The store name of a source set: the contract's prefix and the package's import path (or the
+/// action's name), made a valid store name (`src-example.com-m-internal-x`). In dyn mode
+/// `nix/internal/sourceSets.nix` computes the sets of the main module's package directories
+/// while evaluating, under the same names, so that the planner finds them among its inputs
+/// (checked against `testdata/source-sets.json` on both sides).
+pub fn source_set_name(base: &str) -> String {
+    godrv_plan::sanitize_store_name(&format!("{}{base}", contract().source_set_prefix))
+}
+
 impl SourceSet {
     fn new(name: String, files: BTreeSet<String>) -> Self {
         let mut paths = BTreeSet::new();
@@ -290,10 +299,7 @@ fn template(
             None if action.role == Role::Group => action.name.as_str(),
             None => "action",
         };
-        let set = SourceSet::new(
-            godrv_plan::sanitize_store_name(&format!("src-{base}")),
-            action.sources.clone(),
-        );
+        let set = SourceSet::new(source_set_name(base), action.sources.clone());
         put("src", Attr::Src(set));
     }
     // A group's members' tools count as its own (`PlannedAction::tools`).

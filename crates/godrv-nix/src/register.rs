@@ -4,15 +4,15 @@
 //! Derivations are written in dependency order; each one's `.drv` path is needed by its dependents
 //! (as an input, and through the placeholder of its content-addressed output).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use godrv_derivation::{
-    upstream_placeholder, ContentAddressMethod, Derivation, DrvHash, HashAlgo, Output, StoreDir,
-    StorePath,
+    make_source_path, upstream_placeholder, ContentAddressMethod, Derivation, DrvHash, HashAlgo,
+    Output, StoreDir, StorePath,
 };
 
 use crate::module_dirs::KnownModules;
@@ -181,9 +181,28 @@ pub struct Toolchain {
     /// derivation, a toolchain from nixpkgs), keyed by `.drv` path; see
     /// [`godrv_derivation::hash_modulo_all`].
     pub input_hashes: BTreeMap<StorePath, DrvHash>,
+    /// Source sets already in the store that are inputs of the planner (dyn mode: the main
+    /// module's package directories, computed while evaluating by
+    /// `nix/internal/sourceSets.nix`), as absolute store paths. A set of the plan whose path is
+    /// one of these is not added again (inside recursive Nix every path added costs Nix a
+    /// process, even one valid outside); any other set is added as usual, so a set computed
+    /// differently only costs an add. Empty: every set is added.
+    pub source_sets: BTreeSet<String>,
 }
 
-/// Writes every derivation of `plan` to `store`; returns the `.drv` path of the top one.
+/// What [`register`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The top derivation's `.drv` path.
+    pub top: StorePath,
+    /// The plan's distinct source sets.
+    pub source_sets: usize,
+    /// Of them, those found among [`Toolchain::source_sets`]: not added.
+    pub source_sets_given: usize,
+}
+
+/// Writes every derivation of `plan` to `store`; returns the `.drv` path of the top one and how
+/// many source sets were given ([`Toolchain::source_sets`]).
 ///
 /// `src_root` is the user's source tree; `scratch` an empty directory for staging source sets.
 pub fn register(
@@ -192,15 +211,22 @@ pub fn register(
     src_root: &Path,
     scratch: &Path,
     store: &mut dyn Store,
-) -> Result<StorePath, RegisterError> {
+) -> Result<Registration, RegisterError> {
     let store_dir = StoreDir::default();
     let mut done: BTreeMap<String, Registered> = BTreeMap::new();
     let mut sources: BTreeMap<SourceSet, String> = BTreeMap::new();
+    let mut given = 0;
     for key in order(plan)? {
         let template = &plan.actions[&key];
         for set in template.sources() {
             if !sources.contains_key(set) {
-                let path = store.add_source_set(set, src_root, scratch)?;
+                let path = match given_source_set(&store_dir, set, src_root, toolchain)? {
+                    Some(path) => {
+                        given += 1;
+                        path
+                    }
+                    None => store.add_source_set(set, src_root, scratch)?,
+                };
                 sources.insert(set.clone(), path);
             }
         }
@@ -241,10 +267,49 @@ pub fn register(
         );
     }
     store.finish()?;
-    Ok(done
-        .remove(&plan.top)
-        .expect("the top action is in the plan")
-        .drv)
+    Ok(Registration {
+        top: done
+            .remove(&plan.top)
+            .expect("the top action is in the plan")
+            .drv,
+        source_sets: sources.len(),
+        source_sets_given: given,
+    })
+}
+
+/// The path of `set` if it is one of the source sets the toolchain names as given (in the store
+/// already); `None` if it is not, or none are given (then nothing is hashed here).
+fn given_source_set(
+    store_dir: &StoreDir,
+    set: &SourceSet,
+    src_root: &Path,
+    toolchain: &Toolchain,
+) -> Result<Option<String>, RegisterError> {
+    if toolchain.source_sets.is_empty() {
+        return Ok(None);
+    }
+    let (_, digest) = crate::nar_digest(
+        |w| {
+            godrv_derivation::nar::write_nar_of_files(
+                src_root,
+                set.files.iter().map(String::as_str),
+                w,
+            )
+        },
+        src_root,
+    )
+    .map_err(|e| RegisterError::Io {
+        what: "serializing the source set from",
+        path: e.path,
+        source: e.source,
+    })?;
+    let path = store_dir.display_path(&make_source_path(
+        store_dir,
+        &set.name,
+        &digest,
+        &BTreeSet::new(),
+    )?);
+    Ok(toolchain.source_sets.contains(&path).then_some(path))
 }
 
 /// Plan keys, dependencies first.

@@ -116,6 +116,7 @@ fn register_example(plan_json: &str, example: &str) -> (DrvPlan, BTreeMap<StoreP
         package_inputs: BTreeMap::new(),
         modules: BTreeMap::new(),
         input_hashes: BTreeMap::new(),
+        source_sets: BTreeSet::new(),
     };
     let sources: BTreeSet<String> = nix
         .values()

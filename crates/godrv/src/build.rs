@@ -153,6 +153,7 @@ pub fn build_outside_nix(
             package_inputs: BTreeMap::new(),
             modules,
             input_hashes: BTreeMap::new(),
+            source_sets: BTreeSet::new(),
         },
     )?;
     let top = register_timed(
@@ -162,7 +163,7 @@ pub fn build_outside_nix(
         &scratch.path().join("stage"),
         store.as_mut(),
     )?;
-    let top = top.to_absolute();
+    let top = top.top.to_absolute();
     if dry_run {
         println!("{top}");
         return Ok(());

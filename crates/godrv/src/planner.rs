@@ -164,6 +164,7 @@ fn register_in_nix(
             package_inputs: config.package_inputs.clone(),
             modules,
             input_hashes: BTreeMap::new(),
+            source_sets: config.source_sets.iter().cloned().collect(),
         },
     )?;
     register_timed(
@@ -173,6 +174,7 @@ fn register_in_nix(
         &scratch.join("stage"),
         store.as_mut(),
     )
+    .map(|registration| registration.top)
     .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use godrv_derivation::{hash_modulo_all, DerivationSet, DrvHash, StoreDir, StorePath};
 use godrv_nix::daemon::DaemonStore;
-use godrv_nix::register::{self, NixCli, Store, Toolchain};
+use godrv_nix::register::{self, NixCli, Registration, Store, Toolchain};
 use godrv_nix::{DrvPlan, InputRef};
 
 use crate::process;
@@ -56,23 +56,25 @@ pub fn open_store(nix: &Path) -> Result<Box<dyn Store>> {
     }
 }
 
-/// Registers `plan` and says how long it took.
+/// Registers `plan` and says how long it took and how many of its source sets were given.
 pub fn register_timed(
     plan: &DrvPlan,
     toolchain: &Toolchain,
     src_root: &Path,
     stage: &Path,
     store: &mut dyn Store,
-) -> Result<StorePath, register::RegisterError> {
+) -> Result<Registration, register::RegisterError> {
     let t0 = Instant::now();
-    let top = register::register(plan, toolchain, src_root, stage, store)?;
+    let registration = register::register(plan, toolchain, src_root, stage, store)?;
     eprintln!(
-        "godrv: registered {} actions in {} ms; peak RSS {}",
+        "godrv: registered {} actions in {} ms; source sets: {}, {} of them given (inputs, not added); peak RSS {}",
         plan.actions.len(),
         t0.elapsed().as_millis(),
+        registration.source_sets,
+        registration.source_sets_given,
         peak_rss().unwrap_or_else(|| "unknown".into())
     );
-    Ok(top)
+    Ok(registration)
 }
 
 /// This process's peak resident set size (`VmHWM` of /proc/self/status), e.g. `"12345 kB"`.

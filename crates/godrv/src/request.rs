@@ -228,6 +228,12 @@ pub struct PlanConfig {
     /// planner neither hashes nor adds a module's tree.
     #[serde(default)]
     pub module_dirs: Option<String>,
+    /// Dyn mode: the source sets of the main module's package directories, computed while
+    /// evaluating (`sourceSets` in nix/internal/planner.nix, nix/internal/sourceSets.nix), so
+    /// inputs of this planner: a set it computes with one of these paths is not added again
+    /// (`godrv_nix::register::Toolchain::source_sets`). Any other set is added as usual.
+    #[serde(default)]
+    pub source_sets: Vec<String>,
     #[serde(flatten)]
     pub request: BuildRequest,
 }

@@ -184,6 +184,7 @@ fn the_contract_is_written_once() {
         format!("\"{}\"", contract["stdPlanner"].as_str().unwrap()),
         format!("\"{}\"", contract["depsPlanner"].as_str().unwrap()),
         format!("\"{}", contract["moduleStorePrefix"].as_str().unwrap()),
+        format!("\"{}", contract["sourceSetPrefix"].as_str().unwrap()),
     ];
     // The proxies (NETRC is also named by refuseSecrets.nix, for another reason).
     literals.extend(
