@@ -281,6 +281,7 @@ mod tests {
             deps: false,
             std_plan: None,
             module_dirs: None,
+            source_sets: Vec::new(),
             request: BuildRequest::default(),
         };
         let json = serde_json::to_value(&config).unwrap();

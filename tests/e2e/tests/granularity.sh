@@ -102,15 +102,23 @@ planner_helper_outputs() { # planner.drv
 	done
 }
 
+# The main module's source sets the dyn planner was given (computed while evaluating,
+# nix/internal/sourceSets.nix): its input sources named src-….
+planner_given_sets() { # planner.drv
+	nix-store --query --references "$1" | grep -e '^/nix/store/[a-z0-9]*-src-' || true
+}
+
 # After an edit of one main-module package, the module-granularity planner adds nothing that its
 # helpers registered: std's group derivation (std's planner registers it, and the program's
 # planner does not run `go build -n std`) and the module directories (`godrv module-dirs` adds
-# them once per module cache) are found valid, not hashed and added again. Counted: the paths
-# the planner added (its log) equal the paths in the new top's closure that are not in the
-# closure of the helpers' outputs (the program's own source sets and derivations, and the module
-# groups, which the program's planner still registers itself).
+# them once per module cache) are found valid, not hashed and added again; nor any source set of
+# the main module, the edited package's included: the evaluation computed them all, and they
+# are inputs of the planner (its log says every set was given).
+# Counted: the paths the planner added (its log) equal the paths in the new top's closure that
+# are not in the closure of the helpers' outputs or among the given sets (the program's own
+# derivations and the module groups, which the program's planner still registers itself).
 test_module_planner_adds_no_std_or_module_again() {
-	local name src expr file top planner helpers own added
+	local name src expr file top planner helpers given own added sets
 	for name in packages dep; do
 		src=$SCRATCH/plan-added-$name
 		rm -rf "$src"
@@ -132,6 +140,7 @@ test_module_planner_adds_no_std_or_module_again() {
 			tail -20 "$LOG.$name.1" >&2
 			return 1
 		}
+		sets=$([ $name = dep ] && echo 1 || echo 3)
 		# A per-run comment keeps the edited package new in a store that ran this test before.
 		echo "// edited $(date +%s%N)" >>"$src/$file"
 		top=$(nix-build --no-out-link -E "($expr).planner" 2>"$LOG.$name.2") || {
@@ -140,19 +149,91 @@ test_module_planner_adds_no_std_or_module_again() {
 		}
 		planner=$(nix-instantiate -E "($expr).planner" 2>/dev/null)
 		helpers=$(planner_helper_outputs "$planner")
+		given=$(planner_given_sets "$planner")
+		[ "$(echo "$given" | grep -c .)" = "$sets" ] &&
+			grep -q "godrv: registered .* source sets: $sets, $sets of them given" "$LOG.$name.2" || {
+			echo "examples.$name: expected the planner to be given its $sets source sets after the edit; given: $given" >&2
+			grep 'godrv: registered' "$LOG.$name.2" >&2
+			return 1
+		}
 		[ "$(echo "$helpers" | grep -c -e '-go-stdlib-plan\.json$' -e '-go-module-dirs\.json$')" = "$([ $name = dep ] && echo 2 || echo 1)" ] || {
 			echo "examples.$name: expected the planner to read std's plan (and, with vendorHash, the module directories); its helpers: $helpers" >&2
 			return 1
 		}
 		# shellcheck disable=SC2086 # one path per word
-		own=$(comm -23 <(nix-store --query --requisites "$top" | sort) <(nix-store --query --requisites $helpers | sort))
+		own=$(comm -23 <(nix-store --query --requisites "$top" | sort) <(nix-store --query --requisites $helpers $given | sort))
 		added=$(planner_added "$LOG.$name.2")
 		echo "examples.$name after an edit: the planner added $added paths; not its helpers': $(echo "$own" | wc -l)" >&2
-		[ -n "$added" ] && [ "$added" = "$(echo "$own" | wc -l)" ] && ! grep -q -e '-go-stdlib\.drv$' -e '-gomod-' <<<"$own" || {
+		[ -n "$added" ] && [ "$added" = "$(echo "$own" | wc -l)" ] && ! grep -q -e '-go-stdlib\.drv$' -e '-gomod-' -e '-src-' <<<"$own" || {
 			echo "examples.$name: expected the planner to add only these paths:" >&2
 			echo "$own" >&2
 			grep 'godrv:' "$LOG.$name.2" >&2
 			return 1
 		}
 	done
+}
+
+# The naming of nix/internal/sourceSets.nix (module path read from go.mod, import path made a
+# store name) is godrv's: for each vector of testdata/source-sets.json, a tree with that go.mod
+# and one .go file in that directory gives exactly one source set, named as the vector says
+# (cargo test source_set_names_match_the_shared_vectors checks godrv's side).
+test_source_sets_match_the_shared_vectors() {
+	local n i got dir
+	n=$(grep -c '"goMod"' testdata/source-sets.json)
+	cat >"$SCRATCH/sets.nix" <<'NIX'
+{ repo, scratch }:
+let
+  vectors = (builtins.fromJSON (builtins.readFile (repo + "/testdata/source-sets.json"))).vectors;
+  lib = { contract = builtins.fromJSON (builtins.readFile (repo + "/nix/contract.json")); };
+  sourceSets = import (repo + "/nix/internal/sourceSets.nix") { toolchain = { }; inherit lib; };
+  nameOf = p: builtins.substring 33 (-1) (baseNameOf p);
+  check = i: v:
+    let got = map nameOf (sourceSets { src = /. + "${scratch}/${toString i}"; }); in
+    if got == [ v.name ] then null else { inherit got; want = v.name; };
+  failures = builtins.filter (x: x != null) (builtins.genList (i: check i (builtins.elemAt vectors i)) (builtins.length vectors));
+in
+if failures == [ ] then "same" else builtins.toJSON failures
+NIX
+	for ((i = 0; i < n; i++)); do
+		mkdir -p "$SCRATCH/sets/$i"
+		nix-instantiate --eval --raw -E "(builtins.elemAt (builtins.fromJSON (builtins.readFile $REPO/testdata/source-sets.json)).vectors $i).goMod" >"$SCRATCH/sets/$i/go.mod"
+		dir=$(nix-instantiate --eval --raw -E "(builtins.elemAt (builtins.fromJSON (builtins.readFile $REPO/testdata/source-sets.json)).vectors $i).dir")
+		mkdir -p "$SCRATCH/sets/$i/$dir"
+		echo "package x" >"$SCRATCH/sets/$i/$dir/x.go"
+	done
+	got=$(nix-instantiate --eval --strict --read-write-mode -E "import $SCRATCH/sets.nix { repo = $REPO; scratch = \"$SCRATCH/sets\"; }" 2>"$LOG.sets") || {
+		cat "$LOG.sets" >&2
+		return 1
+	}
+	[ "$n" -ge 5 ] && [ "$got" = '"same"' ] || {
+		echo "nix/internal/sourceSets.nix disagrees with testdata/source-sets.json: $got" >&2
+		return 1
+	}
+}
+
+# A source set the evaluation computes otherwise than the planner (examples/embed: its package
+# embeds files of a subdirectory, which the planner's set holds and the evaluation's, a
+# directory's own files, does not) only costs the planner an add: its log says the set was not
+# given, and the top .drv is the one IFD mode gives (no derivation changes). A copy with a
+# per-run file in testdata/ (so the planner runs again; the package does not read testdata/).
+test_source_set_mismatch_costs_an_add() {
+	local src=$SCRATCH/mismatch args dyn ifd
+	cp -r examples/embed "$src"
+	chmod -R u+w "$src"
+	mkdir -p "$src/testdata"
+	echo "$$-$(date +%s%N)" >"$src/testdata/nonce"
+	args="{ pname = \"embed\"; version = \"0.1.0\"; src = $src; }"
+	dyn=$(nix-build --no-out-link -E "((import $REPO/nix {}).buildWithDynDrv $args).planner" 2>"$LOG.d") || {
+		tail -20 "$LOG.d" >&2
+		return 1
+	}
+	ifd=$(nix-instantiate -E "(import $REPO/nix {}).buildWithIFD $args" 2>"$LOG.i") || {
+		tail -20 "$LOG.i" >&2
+		return 1
+	}
+	grep -q 'godrv: registered .* source sets: 1, 0 of them given' "$LOG.d" && [ "$dyn" = "$ifd" ] || {
+		echo "expected embed's planner to add its own source set (not the one evaluated) and the same top .drv as IFD: dyn $dyn, IFD $ifd" >&2
+		grep 'godrv:' "$LOG.d" >&2
+		return 1
+	}
 }
