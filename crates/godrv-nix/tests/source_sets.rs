@@ -127,27 +127,26 @@ fn a_given_source_set_is_not_added_and_a_mismatch_changes_no_derivation() {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
     }
+    let mut b2 = compile("example.com/m/b", &["b/b.go"]);
+    // b2 depends on b1, so that both are registered.
+    b2.deps.push(godrv_plan::DepRef {
+        key: "b1".into(),
+        output: "out".into(),
+        dir: None,
+    });
+    b2.spec.deps = 1;
     let plan = Plan {
         actions: BTreeMap::from([
             (
                 "b1".into(),
                 compile("example.com/m/a", &["a/README", "a/a.go"]),
             ),
-            ("b2".into(), compile("example.com/m/b", &["b/b.go"])),
+            ("b2".into(), b2),
         ]),
         top: "b2".into(),
     };
-    let mut plan = DrvPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
-    // b2 depends on b1, so that both are registered.
-    plan.actions.get_mut("b2").unwrap().deps.insert(
-        "dep0".into(),
-        godrv_plan::DepRef {
-            key: "b1".into(),
-            output: "out".into(),
-            dir: None,
-        },
-    );
-    let set_a: &SourceSet = plan.actions["b1"].src.as_ref().unwrap();
+    let plan = DrvPlan::new(&plan, Addressing::ContentAddressed, &BTreeSet::new()).unwrap();
+    let set_a: &SourceSet = plan.actions["b1"].sources().next().unwrap();
     let mut nar = Vec::new();
     write_nar_of_files(
         root.path(),
