@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use godrv_nix::register::Toolchain;
 use godrv_nix::{Addressing, InputRef, ToolInput};
 
+use crate::build_cache::{self, KeyInputs, PlanCache, PlanKey, Uncachable};
 use crate::fs::scratch_dir;
 use crate::helpers;
 use crate::path_toolchain::{self, ToolchainFile};
@@ -27,6 +28,8 @@ pub struct BuildOptions {
     pub name: Option<String>,
     /// Settings of the `nix build` that builds the registered derivations.
     pub nix: NixBuildSettings,
+    /// Use the plan cache ([`crate::build_cache`]): `false` with `--no-cache`.
+    pub cache: bool,
 }
 
 /// Nix settings `godrv build` passes to `nix build` (unset: nix.conf's): where the derivations
@@ -98,6 +101,21 @@ pub fn build_outside_nix(
         }
     };
     let nix = Path::new(&file.nix).join("bin/nix");
+    let cached = if options.cache {
+        plan_cache(&dir, &request, &file, options)?
+    } else {
+        None
+    };
+    if let Some((cache, key)) = &cached {
+        if let Some(top) = cache.lookup(key, |drv| build_cache::valid_in_store(&nix, drv))? {
+            eprintln!(
+                "godrv: nothing that shapes the plan changed: {top} (plan cache {}; --no-cache \
+                 plans again)",
+                cache.entry(key).display()
+            );
+            return finish(&nix, &top, dry_run, None, &options.nix);
+        }
+    }
     // Third-party modules: downloaded here (with --env); the planner reads the whole cache, each
     // package derivation the source path of its own module.
     let modcache = if needs_modules(&dir.join(&request.mod_root)) {
@@ -164,19 +182,75 @@ pub fn build_outside_nix(
         store.as_mut(),
     )?;
     let top = top.top.to_absolute();
+    if let Some((cache, key)) = &cached {
+        cache.store(key, &top, &nix)?;
+    }
+    finish(&nix, &top, dry_run, Some(plan.actions.len()), &options.nix)
+}
+
+/// The plan cache and this build's key in it; `None` (said on stderr) when there is no cache
+/// directory or the key cannot see everything that shapes the plan.
+fn plan_cache(
+    dir: &Path,
+    request: &BuildRequest,
+    file: &ToolchainFile,
+    options: &BuildOptions,
+) -> Result<Option<(PlanCache, PlanKey)>> {
+    let Some(cache_dir) = build_cache::cache_dir() else {
+        eprintln!("godrv: no plan cache: neither XDG_CACHE_HOME nor HOME is set");
+        return Ok(None);
+    };
+    let inherited_env = crate::go::inherited_download_env()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let key = PlanKey::new(&KeyInputs {
+        godrv: (env!("CARGO_PKG_VERSION"), build_cache::this_executable()?),
+        toolchain: file,
+        request,
+        addressing: options.addressing,
+        name: options.name.as_deref(),
+        download_env: &options.env,
+        inherited_env,
+        dir,
+    })?;
+    match key {
+        Ok(key) => Ok(Some((PlanCache::new(cache_dir), key))),
+        Err(Uncachable(why)) => {
+            eprintln!("godrv: no plan cache for this build: {why}");
+            Ok(None)
+        }
+    }
+}
+
+/// Prints `top` (`dry_run`) or builds it with `settings`; `planned`: how many derivations were
+/// planned (`None`: the plan came from the cache).
+fn finish(
+    nix: &Path,
+    top: &str,
+    dry_run: bool,
+    planned: Option<usize>,
+    settings: &NixBuildSettings,
+) -> Result<()> {
     if dry_run {
         println!("{top}");
         return Ok(());
     }
     let installable = format!("{top}^out");
-    eprintln!(
-        "godrv: {} derivations planned; {}",
-        plan.actions.len(),
-        to_build(&nix, &installable, &options.nix)
-    );
-    let status = Command::new(&nix)
+    if let Some(planned) = planned {
+        eprintln!(
+            "godrv: {planned} derivations planned; {}",
+            to_build(nix, &installable, settings)
+        );
+    }
+    let status = Command::new(nix)
         .args(["build", "--no-link", "--print-out-paths"])
-        .args(options.nix.args())
+        .args(settings.args())
         .arg(&installable)
         .status()
         .with_context(|| format!("running {}", nix.display()))?;

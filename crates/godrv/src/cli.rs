@@ -182,6 +182,10 @@ enum Command {
         /// `@/etc/nix/machines` or `ssh-ng://host x86_64-linux`. Default: nix.conf's.
         #[arg(long, value_name = "SPEC")]
         builders: Option<String>,
+        /// Plan again even if nothing that shapes the plan changed, and do not record this plan
+        /// (the cache: `$XDG_CACHE_HOME/godrv/build`; see README.md).
+        #[arg(long)]
+        no_cache: bool,
     },
 }
 
@@ -294,6 +298,7 @@ impl Cli {
                 name,
                 max_jobs,
                 builders,
+                no_cache,
             } => {
                 let env = env
                     .iter()
@@ -316,6 +321,7 @@ impl Cli {
                     env,
                     name,
                     nix: build::NixBuildSettings { max_jobs, builders },
+                    cache: !no_cache,
                 };
                 build::build_outside_nix(&dir, request, toolchain.as_deref(), &options)
             }

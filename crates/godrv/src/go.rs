@@ -92,6 +92,17 @@ const PASS_THROUGH: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR"];
 /// derivation lets in with `impureEnvVars`, e.g. added by overrideModAttrs), then the user's
 /// `env`.
 pub fn download_env(goroot: &Path, user: &BTreeMap<String, String>, scratch: &Path) -> Env {
+    let mut env = inherited_download_env();
+    env.insert("PATH".into(), goroot.join("bin").into_os_string());
+    base_env(&mut env, goroot, scratch);
+    for (name, value) in user {
+        env.insert(name.into(), value.into());
+    }
+    env
+}
+
+/// The variables of godrv's own environment a download passes on (see [`download_env`]).
+pub fn inherited_download_env() -> Env {
     let mut env = Env::new();
     let impure = std::env::var("impureEnvVars").unwrap_or_default();
     let fetchers = &godrv_nix::contract().fetcher_impure_env_vars;
@@ -104,11 +115,6 @@ pub fn download_env(goroot: &Path, user: &BTreeMap<String, String>, scratch: &Pa
         if let Some(value) = std::env::var_os(name) {
             env.insert(name.into(), value);
         }
-    }
-    env.insert("PATH".into(), goroot.join("bin").into_os_string());
-    base_env(&mut env, goroot, scratch);
-    for (name, value) in user {
-        env.insert(name.into(), value.into());
     }
     env
 }

@@ -2,7 +2,7 @@
 //!
 //! `cli` parses the command line and dispatches; `planner` (`godrv plan`, inside Nix) and `build`
 //! (`godrv build`, outside) run the planning sequence of `plan` (which asks go through `script`,
-//! `probes` and `go`) and register its result through `register`. `helpers` builds the helper
+//! `probes` and `go`) and register its result through `register`. `build_cache` is `godrv build`'s plan cache. `helpers` builds the helper
 //! derivations (module downloads, Go's index), `lockfile` reads and writes lockfiles, `check`
 //! runs `testExamples`. `request` holds the request types they read.
 
@@ -10,6 +10,7 @@ use anyhow::Result;
 use clap::Parser;
 
 mod build;
+mod build_cache;
 mod check;
 mod cli;
 mod fs;

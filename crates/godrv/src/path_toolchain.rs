@@ -17,10 +17,10 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use godrv_derivation::StoreDir;
 use godrv_nix::register::Store;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What `godrv build` needs to know of its tools: the same fields as a `--toolchain` file.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolchainFile {
     /// A GOROOT with `bin/go` (a store path).

@@ -123,7 +123,7 @@ test_godrv_build_toolchain_from_path() {
 		return 1
 	}
 	for path in "$GOROOT/bin:/usr/bin" "/usr/bin"; do
-		got=$(env -u GODRV_TOOLCHAIN PATH="$path" "$GODRV" build --dry-run examples/packages 2>"$LOG.path") || {
+		got=$(env -u GODRV_TOOLCHAIN PATH="$path" "$GODRV" build --dry-run --no-cache examples/packages 2>"$LOG.path") || {
 			tail -20 "$LOG.path" >&2
 			return 1
 		}

@@ -26,9 +26,9 @@ test_daemon_registration() {
 		tail "$LOG.daemon" >&2
 		return 1
 	}
-	a=$(NIX_REMOTE=unix://$sock GODRV_STORE=daemon "$GODRV" build --dry-run "$src" 2>"$LOG.d1") &&
-		b=$(GODRV_STORE=cli "$GODRV" build --dry-run "$src" 2>"$LOG.c") &&
-		c=$(NIX_REMOTE=unix://$sock GODRV_STORE=daemon "$GODRV" build --dry-run "$src" 2>"$LOG.d2") || {
+	a=$(NIX_REMOTE=unix://$sock GODRV_STORE=daemon "$GODRV" build --dry-run --no-cache "$src" 2>"$LOG.d1") &&
+		b=$(GODRV_STORE=cli "$GODRV" build --dry-run --no-cache "$src" 2>"$LOG.c") &&
+		c=$(NIX_REMOTE=unix://$sock GODRV_STORE=daemon "$GODRV" build --dry-run --no-cache "$src" 2>"$LOG.d2") || {
 		kill "$pid"
 		tail -5 "$LOG.d1" "$LOG.c" "$LOG.d2" >&2
 		return 1
@@ -249,4 +249,67 @@ test_go_modindex() {
 		diff "$LOG.empty" "$LOG.seeded" | head -20 >&2
 		return 1
 	}
+}
+
+# `godrv build`'s plan cache (crates/godrv/src/build_cache.rs): nothing changed → the top .drv of
+# last time, not planned again; an edit, another flag, or the cached .drv gone from the store →
+# planned again; the entry is a garbage-collector root of the .drv; --no-cache plans. A private
+# cache directory and a fresh copy of examples/packages (a per-run nonce: no earlier entry).
+test_godrv_build_plan_cache() {
+	local src=$SCRATCH/plancache a b c d e out entry hit="nothing that shapes the plan changed"
+	cp -r examples/packages "$src"
+	chmod -R u+w "$src"
+	printf '\n// nonce %s\n' "$$-$(date +%s%N)" >>"$src/main.go"
+	local -x XDG_CACHE_HOME=$SCRATCH/xdg
+	a=$("$GODRV" build --dry-run "$src" 2>"$LOG.pc1")
+	lacks "$LOG.pc1" -F "$hit" || { echo "the first build of a new tree was a cache hit" >&2 && return 1; }
+	b=$("$GODRV" build --dry-run "$src" 2>"$LOG.pc2")
+	grep -qF "$hit" "$LOG.pc2" && [ "$a" = "$b" ] || {
+		echo "nothing changed, but godrv build planned again or gave another .drv ($a, $b):" >&2
+		cat "$LOG.pc2" >&2
+		return 1
+	}
+	out=$("$GODRV" build "$src" 2>"$LOG.pc3")
+	grep -qF "$hit" "$LOG.pc3" && [ "$("$out/bin/packages")" = "Hello, godrv!" ] || {
+		echo "a cached plan did not build the program ($out):" >&2
+		cat "$LOG.pc3" >&2
+		return 1
+	}
+	# The entry keeps the .drv alive.
+	if nix-store --delete "$a" >/dev/null 2>&1; then
+		echo "the cached top .drv $a could be deleted: the cache entry is no garbage-collector root" >&2
+		return 1
+	fi
+	# An edit: planned again, another .drv.
+	printf '\n// edited\n' >>"$src/internal/greeting/greeting.go"
+	c=$("$GODRV" build --dry-run "$src" 2>"$LOG.pc4")
+	lacks "$LOG.pc4" -F "$hit" && [ "$c" != "$a" ] || {
+		echo "after an edit godrv build did not plan again ($a, $c)" >&2
+		return 1
+	}
+	# Another flag: planned again.
+	d=$("$GODRV" build --dry-run --request '{"ldflags": ["-s"]}' "$src" 2>"$LOG.pc5")
+	lacks "$LOG.pc5" -F "$hit" && [ "$d" != "$c" ] || {
+		echo "with another flag godrv build did not plan again ($c, $d)" >&2
+		return 1
+	}
+	# The cached .drv gone from the store (the entry left pointing at it): planned again, the same
+	# .drv registered again and rooted.
+	entry=$(find "$XDG_CACHE_HOME/godrv/build" -type l -lname "$c")
+	[ -n "$entry" ] || { echo "no cache entry points at $c" >&2 && return 1; }
+	rm "$entry"
+	nix-store --delete "$c" >/dev/null 2>"$LOG.pcdel" || { cat "$LOG.pcdel" >&2 && return 1; }
+	ln -s "$c" "$entry"
+	e=$("$GODRV" build --dry-run "$src" 2>"$LOG.pc6")
+	lacks "$LOG.pc6" -F "$hit" && [ "$e" = "$c" ] && nix path-info "$e" >/dev/null || {
+		echo "with its .drv deleted the cache entry was used, or planning again gave another .drv ($c, $e)" >&2
+		return 1
+	}
+	grep -qF "$hit" <("$GODRV" build --dry-run "$src" 2>&1 >/dev/null) || {
+		echo "planned again after the .drv was deleted, but not recorded" >&2
+		return 1
+	}
+	# --no-cache plans.
+	"$GODRV" build --dry-run --no-cache "$src" >/dev/null 2>"$LOG.pc7"
+	lacks "$LOG.pc7" -F "$hit" || { echo "--no-cache used the cache" >&2 && return 1; }
 }

@@ -49,7 +49,7 @@ test_same_derivations_all_modes() {
 			}
 			continue
 		fi
-		built=$("$GODRV" build --dry-run --request "$request" --name "$name" \
+		built=$("$GODRV" build --dry-run --no-cache --request "$request" --name "$name" \
 			--env GOPROXY="file://$REPO/testdata/goproxy" "$src" 2>"$LOG.g") || {
 			tail -20 "$LOG.g" >&2
 			return 1

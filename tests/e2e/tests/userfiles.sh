@@ -41,7 +41,7 @@ test_user_tree_untouched() {
 		src=$SCRATCH/untouched-$ex
 		cp -r "examples/$ex" "$src"
 		before=$(tree_state "$src")
-		"$GODRV" build --env GOPROXY="file://$REPO/testdata/goproxy" "$src" >/dev/null 2>"$LOG.b" || {
+		"$GODRV" build --no-cache --env GOPROXY="file://$REPO/testdata/goproxy" "$src" >/dev/null 2>"$LOG.b" || {
 			tail -20 "$LOG.b" >&2
 			return 1
 		}
@@ -82,7 +82,7 @@ test_incomplete_gosum_is_an_error() {
 	sed -i '\|^example.com/shout v0.2.0/go.mod |d' "$src/go.sum"
 	before=$(tree_state "$src")
 	# (GOSUMDB=off: otherwise go asks sum.golang.org for the line, which this machine cannot reach.)
-	if "$GODRV" build --env GOPROXY="file://$REPO/testdata/goproxy" --env GOSUMDB=off "$src" >/dev/null 2>"$LOG.b"; then
+	if "$GODRV" build --no-cache --env GOPROXY="file://$REPO/testdata/goproxy" --env GOSUMDB=off "$src" >/dev/null 2>"$LOG.b"; then
 		echo "godrv build with an incomplete go.sum succeeded" >&2
 		return 1
 	fi
