@@ -21,6 +21,7 @@ use godrv_plan::spec::{self, ActionSpec, ExecStep};
 use godrv_plan::text::{self, Token};
 use godrv_plan::GoTool;
 
+pub mod archive;
 pub mod group;
 
 /// What failed while replaying an action.
@@ -89,6 +90,8 @@ pub enum ExecError {
         file: PathBuf,
         goroot: PathBuf,
     },
+    #[error("{file} is a damaged Go archive ({problem}); it is not kept, so no later build reuses it. help: the file was written wrong on this machine (seen once under heavy load: blocks of zeros); build again, and if it recurs check the machine's disk and memory")]
+    DamagedArchive { file: PathBuf, problem: String },
 }
 
 pub(crate) fn io_err<'a>(
@@ -264,6 +267,9 @@ pub fn run(env: &BuildEnv) -> Result<(), ExecError> {
             copy_tree(&from, &to)?;
         } else {
             copy_file(&from, &to)?;
+            if to.file_name().is_some_and(|n| n == archive::PKG_ARCHIVE) {
+                archive::check(&to)?;
+            }
         }
     }
     for output in env.outputs.values() {
@@ -622,12 +628,49 @@ mod tests {
         }
     }
 
+    /// The 2-builder "module" run's std group kept `_pkg_.a` files with blocks of zeros (issue
+    /// 15): the link failed later on another builder. The build that writes one now fails.
+    #[test]
+    fn a_damaged_package_archive_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = ActionSpec {
+            steps: vec![ExecStep::WriteFile {
+                path: "$WORK/b001/_pkg_.a".into(),
+                contents: "\0\0\0\0\0\0\0\0 zeros where !<arch> was".into(),
+            }],
+            deps: 0,
+            keep: vec![keep("_pkg_.a")],
+            forbid_goroot_reference: false,
+            members: Default::default(),
+        };
+        let env = BuildEnv {
+            name: "go-unique".into(),
+            spec,
+            goroot: tmp.path().join("goroot"),
+            out: tmp.path().join("out"),
+            outputs: BTreeMap::new(),
+            src: None,
+            module: None,
+            modules: BTreeMap::new(),
+            modcache: None,
+            cc: None,
+            inputs: vec![],
+            deps: vec![],
+            scratch: tmp.path().join("build"),
+        };
+        let err = run(&env).unwrap_err();
+        assert!(
+            matches!(&err, ExecError::DamagedArchive { file, .. } if file.ends_with("out/_pkg_.a")),
+            "{err}"
+        );
+    }
+
     #[test]
     fn replays_steps_with_tokens_and_keeps_files() {
         let tmp = tempfile::tempdir().unwrap();
         let dep = tmp.path().join("dep");
         fs::create_dir_all(&dep).unwrap();
-        fs::write(dep.join("_pkg_.a"), "dep archive").unwrap();
+        fs::write(dep.join("_pkg_.a"), "!<arch>\n").unwrap();
         let spec = ActionSpec {
             steps: vec![
                 ExecStep::Mkdir {
@@ -670,7 +713,7 @@ mod tests {
         run(&env).unwrap();
         assert_eq!(
             fs::read_to_string(out.join("_pkg_.a")).unwrap(),
-            "dep archive"
+            "!<arch>\n"
         );
         let work = tmp.path().join("build/work");
         assert_eq!(
