@@ -229,21 +229,14 @@ impl PlanCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("removing {}", entry.display())),
         }
-        let out = Command::new(nix)
-            .args(["build", "--out-link"])
-            .arg(&entry)
-            .arg(drv)
-            .output()
-            .with_context(|| format!("running {}", nix.display()))?;
-        if !out.status.success() {
-            bail!(
-                "{} build --out-link {} {drv} (the plan cache's root) failed ({}): {}",
-                nix.display(),
-                entry.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+        let what = format!(
+            "`{} build --out-link {} {drv}` (the plan cache's root)",
+            nix.display(),
+            entry.display()
+        );
+        let mut cmd = Command::new(nix);
+        cmd.args(["build", "--out-link"]).arg(&entry).arg(drv);
+        crate::process::run(&mut cmd, &what, None)?;
         Ok(())
     }
 }
