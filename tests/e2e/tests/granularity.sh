@@ -218,10 +218,7 @@ NIX
 # per-run file in testdata/ (so the planner runs again; the package does not read testdata/).
 test_source_set_mismatch_costs_an_add() {
 	local src=$SCRATCH/mismatch args dyn ifd
-	cp -r examples/embed "$src"
-	chmod -R u+w "$src"
-	mkdir -p "$src/testdata"
-	echo "$$-$(date +%s%N)" >"$src/testdata/nonce"
+	uncached_copy embed "$src"
 	args="{ pname = \"embed\"; version = \"0.1.0\"; src = $src; }"
 	dyn=$(nix-build --no-out-link -E "((import $REPO/nix {}).buildWithDynDrv $args).planner" 2>"$LOG.d") || {
 		tail -20 "$LOG.d" >&2

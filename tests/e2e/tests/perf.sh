@@ -112,10 +112,7 @@ test_go_index() {
 # file in testdata/ (so the planner runs again; no package reads testdata/).
 test_std_registered_ahead() {
 	local src=$SCRATCH/stdahead out n_std line
-	cp -r examples/packages "$src"
-	chmod -R u+w "$src"
-	mkdir -p "$src/testdata"
-	echo "$$-$(date +%s%N)" >"$src/testdata/nonce"
+	uncached_copy packages "$src"
 	out=$(nix-build --no-out-link -E "((import /src/nix {}).buildWithDynDrv { pname = \"stdahead\"; version = \"1\"; src = $src; }).planner" 2>"$LOG") || {
 		tail -20 "$LOG" >&2
 		return 1
