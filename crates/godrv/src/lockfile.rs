@@ -290,20 +290,14 @@ pub fn read_gomod(go: &Path, dir: &Path) -> Result<GoModJson> {
 
 /// `go mod edit -json` or `go work edit -json` in `dir`.
 fn go_json(go: &Path, dir: &Path, what: &str) -> Result<GoModJson> {
-    let output = Command::new(go)
-        .args([what, "edit", "-json"])
-        .current_dir(dir)
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .with_context(|| format!("running {}", go.display()))?;
-    if !output.status.success() {
-        bail!(
-            "`go {what} edit -json` failed in {} ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
+    let output = crate::process::run(
+        Command::new(go)
+            .args([what, "edit", "-json"])
+            .current_dir(dir)
+            .env("GOTOOLCHAIN", "local"),
+        &format!("`go {what} edit -json`"),
+        Some(dir),
+    )?;
     serde_json::from_slice(&output.stdout)
         .with_context(|| format!("reading the output of `go {what} edit -json`"))
 }

@@ -263,20 +263,9 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
         .with_context(|| format!("making {} writable", to.display()))
 }
 
-/// Runs `cmd` in `dir`; its standard output, or an error with its standard error.
+/// Runs `cmd` in `dir` ([`crate::process::run`]); its standard output.
 fn run(cmd: &mut Command, what: &str, dir: &Path) -> Result<String> {
-    let output = cmd
-        .current_dir(dir)
-        .output()
-        .with_context(|| format!("running `{what}` in {}", dir.display()))?;
-    if !output.status.success() {
-        bail!(
-            "`{what}` failed in {} ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
+    let output = crate::process::run(cmd.current_dir(dir), &format!("`{what}`"), Some(dir))?;
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
