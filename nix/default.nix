@@ -41,6 +41,7 @@ let
     moduleDirs = call ./internal/moduleDirs.nix;
     moduleFiles = call ./internal/moduleFiles.nix;
     planner = call ./internal/planner.nix;
+    skeleton = call ./internal/skeleton.nix;
     sourceSets = call ./internal/sourceSets.nix;
     stdConfig = call ./internal/stdConfig.nix;
     stdGroupPlanner = call ./internal/stdGroupPlanner.nix;

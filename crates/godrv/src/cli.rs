@@ -53,6 +53,18 @@ enum Command {
     },
     /// Replay one planned action (the builder of every per-package derivation).
     Exec,
+    /// Copy the source tree SRC to OUT with what `go build -n` reads of it and nothing else:
+    /// every non-test `.go` file cut to its header (package clause, imports, build constraints,
+    /// cgo preamble) and its `//go:embed` comments, every other file whole (the builder of the
+    /// skeleton derivation the program's plan is made from; nix/internal/skeleton.nix).
+    Skeleton {
+        /// The source tree.
+        #[arg(env = "src")]
+        src: PathBuf,
+        /// The copy to create (must not exist).
+        #[arg(env = "out")]
+        out: PathBuf,
+    },
     /// Hash (and in dyn mode add to the store) every module directory of a module cache, once
     /// per module cache: the planners take them from this output
     /// (nix/internal/moduleDirs.nix).
@@ -286,6 +298,22 @@ impl Cli {
                 Ok(())
             }
             Command::Check { checks, out } => crate::check::run(&checks, &out),
+            Command::Skeleton { src, out } => {
+                let summary = crate::skeleton::make_skeleton(&src, &out)?;
+                eprintln!(
+                    "godrv: skeleton of {}: {} Go files cut to their headers ({} of {} bytes kept), {} other files and {} Go files not lexed copied whole",
+                    src.display(),
+                    summary.cut,
+                    summary.bytes_after,
+                    summary.bytes_before,
+                    summary.whole,
+                    summary.not_lexed.len()
+                );
+                for (file, why) in &summary.not_lexed {
+                    eprintln!("godrv: skeleton: {} kept whole: {why}", file.display());
+                }
+                Ok(())
+            }
             Command::Build {
                 dir,
                 sub_packages,

@@ -4,7 +4,8 @@
 //! (`godrv build`, outside) run the planning sequence of `plan` (which asks go through `script`,
 //! `probes` and `go`) and register its result through `register`. `build_cache` is `godrv build`'s plan cache. `helpers` builds the helper
 //! derivations (module downloads, Go's index), `lockfile` reads and writes lockfiles, `check`
-//! runs `testExamples`. `request` holds the request types they read.
+//! runs `testExamples`. `skeleton` (with `go_header`) copies a source tree with only what
+//! `go build -n` reads of it. `request` holds the request types they read.
 
 use anyhow::Result;
 use clap::Parser;
@@ -15,6 +16,7 @@ mod check;
 mod cli;
 mod fs;
 mod go;
+mod go_header;
 mod helpers;
 mod lockfile;
 mod modfiles;
@@ -26,6 +28,7 @@ mod process;
 mod register;
 mod request;
 mod script;
+mod skeleton;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()

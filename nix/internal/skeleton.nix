@@ -1,0 +1,25 @@
+# skeleton src: the source's skeleton (`godrv skeleton`, crates/godrv/src/skeleton.rs): a copy of
+# `src` with the same names, modes and links in which every non-test `.go` file is cut to its
+# header (package clause, imports, build constraints, directives, cgo preamble) and its
+# `//go:embed` comments, and every other file is whole: what `go build -n` reads of the source.
+# Content-addressed, so an edit that changes none of that (a function body, an added function)
+# gives the same output, and the plan derivation made from it (planner.nix) is found built
+# (Nix's early cutoff): no `go build -n` after such an edit.
+#
+# Arguments:
+#   src  the source tree (a path or a store path)
+{ toolchain, lib }:
+let
+  inherit (toolchain) godrv system;
+in
+src:
+derivation (
+  {
+    name = "go-source-skeleton";
+    inherit system;
+    builder = "${godrv}/bin/godrv";
+    args = [ "skeleton" ];
+    src = "${src}";
+  }
+  // lib.common.floatingCA
+)
