@@ -4,7 +4,10 @@
 # dependencies' planners as inputs in "package" granularity) and its output is the top .drv; in "ifd" mode its output is the plan (JSON) that `instantiate` reads. The same
 # configuration (`godrvPlanConfig`, godrv's `PlanConfig`) in both modes but for `mode`, `nix`
 # and dyn mode's `sourceSets` (the main module's source sets computed while evaluating: see
-# sourceSets.nix).
+# sourceSets.nix). With content addressing (the default) the planning itself (`go build -n`
+# and the rest) runs in a derivation of its own on the source's skeleton (skeleton.nix), and
+# this one only registers or pins its plan with the source (see `unpinned` below); the result
+# then has the attributes `skeleton` and `unpinnedPlan`.
 #
 # Arguments:
 #   mode   "dyn" or "ifd"
@@ -56,6 +59,41 @@ let
     (if base.granularity == "module" then base // { stdPlan = "${lib.stdGroupPlanner mode base}"; } else base)
     // (if modcache == null then { } else { moduleDirs = "${lib.moduleDirs mode base}"; });
   deps = lib.depsPlanner args config;
+  # With content addressing the plan is made from the source's skeleton (skeleton.nix: what
+  # `go build -n` reads of `src`) by a content-addressed derivation of its own, whose output is
+  # the plan without the sources' hashes (mode "unpinned"). An edit that leaves the skeleton as
+  # it was (a function body, an added function) leaves this derivation, resolved, as it was:
+  # Nix finds it built, and `go build -n` does not run. Its configuration names nothing that
+  # changes with the source's text: not `src`, not the module cache's fixed-output .drv (whose
+  # path changes with `src`: by its output path only, as in depsPlanner), not the module
+  # directories (only the next step reads them).
+  skeleton = lib.skeleton args.src;
+  unpinned =
+    if config.addressing != "content-addressed" then
+      null
+    else
+      derivation (
+        {
+          name = "${name}-unpinned-plan.json";
+          inherit system;
+          builder = "${godrv}/bin/godrv";
+          args = [ "plan" ];
+          godrvPlanConfig = builtins.toJSON (
+            removeAttrs config [ "moduleDirs" ]
+            // {
+              mode = "unpinned";
+              nix = null;
+              src = "${skeleton}";
+              modcache = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
+            }
+          );
+        }
+        // lib.common.floatingCA
+      );
+  # The planner proper then pins (IFD) or registers (dyn) that plan with `src` itself, whose
+  # files the source sets are, and runs no `go`. With input addressing it plans as well.
+  given = if unpinned == null then { } else { plan = "${unpinned}"; };
+  helpers = if unpinned == null then { } else { inherit skeleton; unpinnedPlan = unpinned; };
 in
 if mode == "dyn" then
   # In "module" granularity third-party modules are one derivation each, made by the program's
@@ -63,16 +101,18 @@ if mode == "dyn" then
   # The main module's source sets, computed while evaluating (sourceSets), are inputs of the
   # program's planner only (not of the helpers made from `config` above, which must not change
   # with the source): it finds them valid instead of adding them after every edit.
-  lib.dynPlanner name (config // { sourceSets = lib.sourceSets args; }) (
+  lib.dynPlanner name (config // { sourceSets = lib.sourceSets args; } // given) (
     if config.granularity != "package" then { }
     else { godrvStdPlan = lib.stdPlanner config; }
       // (if deps == null then { } else { godrvDepsPlan = deps; })
   )
+  // helpers
 else
   derivation {
     name = "${name}-plan.json";
     inherit system;
     builder = "${godrv}/bin/godrv";
     args = [ "plan" ];
-    godrvPlanConfig = builtins.toJSON config;
+    godrvPlanConfig = builtins.toJSON (config // given);
   }
+  // helpers

@@ -31,6 +31,7 @@ pub fn module_dirs(request: &ModuleDirsRequest, out: &Path) -> Result<()> {
             )?))?)
         }
         PlanMode::Ifd => None,
+        PlanMode::Unpinned => bail!("godrv module-dirs takes mode dyn or ifd, not unpinned"),
     };
     let known = KnownModules::of_cache(
         modcache,

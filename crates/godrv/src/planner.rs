@@ -25,6 +25,9 @@ use crate::script::Packages;
 /// Plans as `config` says and writes the result to `out`.
 pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
     let scratch = scratch_dir()?;
+    if let Some(file) = &config.plan {
+        return place_given_plan(config, Path::new(file), scratch.path(), out);
+    }
     // std's planner has no source: the directory go starts in (empty) stands in for it.
     let std_root = scratch.path().join("go/std");
     let src_root = if config.std {
@@ -102,8 +105,62 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         })?,
     };
     match config.mode {
+        PlanMode::Unpinned => write_plan(&plan, out),
+        PlanMode::Ifd | PlanMode::Dyn => place_plan(config, plan, src_root, scratch.path(), out),
+    }
+}
+
+/// The second step of a plan made from the source's skeleton (`config.plan`, written by an
+/// `unpinned` planner): no `go`, the plan is pinned (ifd) or registered (dyn) with the source
+/// itself, `config.src`, whose files its source sets are.
+fn place_given_plan(config: &PlanConfig, file: &Path, scratch: &Path, out: &Path) -> Result<()> {
+    if config.mode == PlanMode::Unpinned {
+        bail!(
+            "the planner configuration gives a plan ({}) and mode `unpinned`: a given plan is pinned (ifd) or registered (dyn), never planned again",
+            file.display()
+        );
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the plan {}", file.display()))?;
+    let plan: DrvPlan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "reading the plan {} (written by an `unpinned` planner of this godrv)",
+            file.display()
+        )
+    })?;
+    let version = godrv_nix::contract().plan_version;
+    if plan.version != version {
+        bail!(
+            "the plan {} has version {}, this godrv reads {version}: its planner is another godrv's",
+            file.display(),
+            plan.version
+        );
+    }
+    eprintln!(
+        "godrv: {} actions planned from the source's skeleton ({}); no go runs here",
+        plan.actions.len(),
+        file.display()
+    );
+    place_plan(config, plan, Path::new(&config.src), scratch, out)
+}
+
+/// Writes `plan` as JSON to `out`.
+fn write_plan(plan: &DrvPlan, out: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(plan)?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+}
+
+/// IFD: writes `plan` with the hashes of its source sets (files of `src_root`) and modules;
+/// dyn: registers its derivations and writes the top `.drv`.
+fn place_plan(
+    config: &PlanConfig,
+    mut plan: DrvPlan,
+    src_root: &Path,
+    scratch: &Path,
+    out: &Path,
+) -> Result<()> {
+    match config.mode {
         PlanMode::Ifd => {
-            let mut plan = plan;
             let t0 = Instant::now();
             plan.pin_hashes(
                 src_root,
@@ -114,16 +171,16 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
                 "godrv: hashed the plan's source sets and modules in {} ms",
                 t0.elapsed().as_millis()
             );
-            let json = serde_json::to_string_pretty(&plan)?;
-            std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+            write_plan(&plan, out)
         }
         PlanMode::Dyn => {
-            let top = register_in_nix(config, &plan, src_root, scratch.path())?;
+            let top = register_in_nix(config, &plan, src_root, scratch)?;
             let top_file = top.to_absolute();
             std::fs::copy(&top_file, out)
                 .with_context(|| format!("copying {top_file} to {}", out.display()))?;
             Ok(())
         }
+        PlanMode::Unpinned => write_plan(&plan, out),
     }
 }
 
@@ -219,7 +276,7 @@ fn plan_std_group(
                 PlanMode::Dyn => {
                     Some(register_in_nix(config, &plan, inputs.src_root, scratch)?.to_absolute())
                 }
-                PlanMode::Ifd => None,
+                PlanMode::Ifd | PlanMode::Unpinned => None,
             };
             StdGroupPlan {
                 plan: Some(std),
@@ -238,4 +295,103 @@ fn plan_std_group(
     };
     let json = serde_json::to_string(&written)?;
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A planner configuration of `mode` with `src` and the plan `plan` given.
+    fn config(mode: &str, src: &Path, plan: &Path) -> PlanConfig {
+        serde_json::from_value(serde_json::json!({
+            "mode": mode,
+            "addressing": "content-addressed",
+            "system": "x86_64-linux",
+            "src": src,
+            "go": { "path": "/nix/store/00000000000000000000000000000000-go" },
+            "godrv": { "path": "/nix/store/00000000000000000000000000000000-godrv" },
+            "name": "x",
+            "plan": plan,
+        }))
+        .unwrap()
+    }
+
+    /// An unpinned plan of one action reading the source set `{a.go}`.
+    fn unpinned_plan_file(dir: &Path, version: u32) -> std::path::PathBuf {
+        let plan = serde_json::json!({
+            "version": version,
+            "addressing": "content-addressed",
+            "top": "a",
+            "actions": { "a": {
+                "name": { "string": "a" },
+                "src": { "src": { "name": "src-a", "files": ["a.go"], "paths": ["a.go"] } },
+            } },
+        });
+        let file = dir.join("plan.json");
+        std::fs::write(&file, plan.to_string()).unwrap();
+        file
+    }
+
+    /// The pinned plan `plan_in_nix` writes for a source whose `a.go` holds `text`.
+    fn pinned(text: &str) -> DrvPlan {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(src.join("a.go"), text).unwrap();
+        let plan = unpinned_plan_file(dir.path(), godrv_nix::contract().plan_version);
+        let out = dir.path().join("out");
+        plan_in_nix(&config("ifd", &src, &plan), &out).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+    }
+
+    /// The source sets' hashes of a plan made from the skeleton are the source's: two sources
+    /// with the same skeleton (a body edit) get the same plan with other hashes.
+    #[test]
+    fn a_given_plan_is_pinned_with_the_source_not_its_skeleton() {
+        let a = pinned("package a\n\nfunc F() int { return 1 }\n");
+        let b = pinned("package a\n\nfunc F() int { return 2 }\n");
+        let hash = |p: &DrvPlan| p.actions["a"].sources().next().unwrap().sha256.clone();
+        assert!(hash(&a).is_some());
+        assert_ne!(hash(&a), hash(&b));
+        let mut unpinned = a.clone();
+        for set in unpinned
+            .actions
+            .values_mut()
+            .flat_map(|t| t.attrs.values_mut())
+        {
+            if let godrv_nix::Attr::Src(set) = set {
+                set.sha256 = None;
+            }
+        }
+        // Otherwise the plan written is the plan given.
+        let dir = tempfile::tempdir().unwrap();
+        let given = unpinned_plan_file(dir.path(), godrv_nix::contract().plan_version);
+        let given: DrvPlan =
+            serde_json::from_str(&std::fs::read_to_string(given).unwrap()).unwrap();
+        assert_eq!(unpinned, given);
+    }
+
+    #[test]
+    fn a_given_plan_of_another_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = unpinned_plan_file(dir.path(), 999);
+        let err =
+            plan_in_nix(&config("ifd", dir.path(), &plan), &dir.path().join("out")).unwrap_err();
+        assert!(format!("{err:#}").contains("has version 999"), "{err:#}");
+    }
+
+    #[test]
+    fn a_given_plan_is_not_planned_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = unpinned_plan_file(dir.path(), godrv_nix::contract().plan_version);
+        let err = plan_in_nix(
+            &config("unpinned", dir.path(), &plan),
+            &dir.path().join("out"),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("never planned again"),
+            "{err:#}"
+        );
+    }
 }

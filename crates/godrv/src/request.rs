@@ -162,6 +162,10 @@ pub enum PlanMode {
     Dyn,
     /// `$out` is the plan as JSON, which the Nix library's `instantiate` reads (IFD).
     Ifd,
+    /// `$out` is the plan as JSON without the source sets' and modules' hashes: the plan made
+    /// from the source's skeleton (`godrv skeleton`), which a `dyn` or `ifd` planner given it as
+    /// [`PlanConfig::plan`] registers or pins with the source itself (nix/internal/planner.nix).
+    Unpinned,
 }
 
 /// The planner derivation's configuration, as the Nix library's `planner` writes it
@@ -234,6 +238,11 @@ pub struct PlanConfig {
     /// (`godrv_nix::register::Toolchain::source_sets`). Any other set is added as usual.
     #[serde(default)]
     pub source_sets: Vec<String>,
+    /// A plan made by an `unpinned` planner from the skeleton of `src` (nix/internal/planner.nix,
+    /// content addressing): this planner runs no `go`, it registers (dyn) or pins (ifd) that plan
+    /// with `src`, whose files the source sets are made of.
+    #[serde(default)]
+    pub plan: Option<String>,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -282,6 +291,7 @@ mod tests {
             std_plan: None,
             module_dirs: None,
             source_sets: Vec::new(),
+            plan: None,
             request: BuildRequest::default(),
         };
         let json = serde_json::to_value(&config).unwrap();

@@ -108,7 +108,8 @@ planner_given_sets() { # planner.drv
 	nix-store --query --references "$1" | grep -e '^/nix/store/[a-z0-9]*-src-' || true
 }
 
-# After an edit of one main-module package, the module-granularity planner adds nothing that its
+# After an edit of one main-module package, the plan derivation (`go build -n` on the source's
+# skeleton) is not built again, and the module-granularity planner adds nothing that its
 # helpers registered: std's group derivation (std's planner registers it, and the program's
 # planner does not run `go build -n std`) and the module directories (`godrv module-dirs` adds
 # them once per module cache) are found valid, not hashed and added again; nor any source set of
@@ -145,6 +146,12 @@ test_module_planner_adds_no_std_or_module_again() {
 		echo "// edited $(date +%s%N)" >>"$src/$file"
 		top=$(nix-build --no-out-link -E "($expr).planner" 2>"$LOG.$name.2") || {
 			tail -20 "$LOG.$name.2" >&2
+			return 1
+		}
+		# The edit (a comment after the last declaration) leaves the source's skeleton the same:
+		# the plan is found built and the planner proper only registers it.
+		lacks "$LOG.$name.2" -q "^building '[^']*-unpinned-plan\.json\.drv'" || {
+			echo "examples.$name: the plan derivation (go build -n) was built again after an edit that leaves the skeleton the same" >&2
 			return 1
 		}
 		planner=$(nix-instantiate -E "($expr).planner" 2>/dev/null)

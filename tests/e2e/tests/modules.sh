@@ -99,15 +99,15 @@ module_bump() { # vendorHash|lockfile
 	}
 	# Built after the bump: never shout's package (its derivation did not change), at most the
 	# module cache, the dependencies' planner and go-modindex (go.mod changed), the module
-	# directories (a new module cache), the planner, greet's two packages, main, the link and the
-	# result copy.
+	# directories (a new module cache), the source's skeleton and the plan made from it (go.mod is
+	# in both), the planner, greet's two packages, main, the link and the result copy.
 	local built name
 	built="$(built_names "$LOG.p.v1.1.0")$(built_names "$LOG.v1.1.0")"
 	[ -z "${GODRV_E2E_DEBUG:-}" ] || grep -E "^(building|resolved)" "$LOG.v1.1.0" >&2
 	echo "$mode: built after the bump: $built($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
 	for name in $built; do
 		case $name in
-		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-deps.drv.drv | go-modindex.drv | go-module-dirs.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv | go-example.com-dep.drv) ;;
+		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-deps.drv.drv | go-modindex.drv | go-module-dirs.json.drv | go-source-skeleton.drv | bump-1-unpinned-plan.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv | go-example.com-dep.drv) ;;
 		*)
 			echo "rebuilt after bumping greet: $name (expected only greet's packages, main, the link, the result)" >&2
 			return 1

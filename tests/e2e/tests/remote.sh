@@ -208,11 +208,12 @@ test_remote_binary_cache() {
 			echo "$name: the fresh store built: $built; substituted $subst paths" >&2
 			base="go-example\.com-remotecache$mode${gran}x[0-9x]*-base\.drv"
 			# go-index and std's plan: unless a dyn build put them in the cache (they are inputs
-			# of the dyn planner)
-			want="^cached-1-plan\.json\.drv cached-1\.drv $base (go-index\.drv )?(go-stdlib-plan\.json\.drv )?$"
-			[ "$mode" = ifd ] || want="^cached-1\.drv cached-1\.drv cached-1\.drv\.drv $base $"
+			# of the dyn planner); the source's skeleton (new after the edit) and, unless the
+			# cache has its realisation, the plan made from it (unchanged: the edit is a body's)
+			want="^cached-1-plan\.json\.drv (cached-1-unpinned-plan\.json\.drv )?cached-1\.drv $base (go-index\.drv )?go-source-skeleton\.drv (go-stdlib-plan\.json\.drv )?$"
+			[ "$mode" = ifd ] || want="^(cached-1-unpinned-plan\.json\.drv )?cached-1\.drv cached-1\.drv cached-1\.drv\.drv $base (go-index\.drv )?go-source-skeleton\.drv (go-stdlib-plan\.json\.drv )?$"
 			[[ $built =~ $want ]] || {
-				echo "$name: expected the fresh store to build the planner, base and the link only (IFD: and go-index, std's plan; dyn: and the result copy)" >&2
+				echo "$name: expected the fresh store to build the planner, the skeleton, base and the link only (IFD: and go-index, std's plan; dyn: and the result copy)" >&2
 				fail=1
 			}
 		done
