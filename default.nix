@@ -3,13 +3,13 @@
 #   nix-build -A testExamples --arg useDynDrv true     # dynamic derivations
 #   nix-build -A testExamples --arg useDynDrv false    # import from derivation
 #   nix-build -A examples.hello                        # one example
-#   nix-build -A testExamples --argstr granularity module  # std as one derivation
+#   nix-build -A testExamples --argstr granularity package  # every package its own derivation
 {
   pkgs ? null,
   toolchain ? null,
   # true: buildWithDynDrv; false: buildWithIFD.
   useDynDrv ? true,
-  # null: each example's own (the builders' default, "package"); "package" or "module": every
+  # null: each example's own (the builders' default, "module"); "package" or "module": every
   # example built with that granularity.
   granularity ? null,
 }:

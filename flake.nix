@@ -5,7 +5,7 @@
 #
 # and `packages.<system>.godrv` (the godrv tool, nix/package.nix) appears for nixpkgs' systems.
 {
-  description = "godrv: build Go programs with Nix, one derivation per Go package";
+  description = "godrv: build Go programs with Nix, one derivation per Go package of your own code";
 
   inputs.nixpkgs.url = "path:./nix/no-nixpkgs";
 

@@ -1,4 +1,5 @@
-# buildWithDynDrv: build a Go program with one derivation per Go package, planned while building
+# buildWithDynDrv: build a Go program with one derivation per Go package of its own code (std and
+# each third-party module one each, by default: `granularity`), planned while building
 # (dynamic derivations). Needs Nix ≥ 2.33 with the experimental features nix-command,
 # dynamic-derivations, ca-derivations and recursive-nix, and a builder with the system feature
 # recursive-nix.
@@ -19,9 +20,9 @@
 #                  cache (start with "" and copy the hash Nix prints after `got:`)
 #   modules        instead of vendorHash: a lockfile, ./godrv.lock (`godrv lock`) or an existing
 #                  ./gomod2nix.toml; one fixed-output derivation per module
-#   granularity    "package": one derivation per Go package                       default "package"
-#                  "module": std one derivation, each third-party module one; the main module,
-#                  replace directories and go.work modules one per package
+#   granularity    "module": std one derivation, each third-party module one; the main
+#                  module, replace directories and go.work modules one per package  default "module"
+#                  "package": one derivation per Go package
 #   contentAddressed  per-package derivations are content-addressed (early cutoff)  default true
 #   passthru, meta  as usual
 #   doCheck        run the packages' Go tests, one derivation per package   default true

@@ -1,4 +1,5 @@
-# godrv's Nix library: build Go programs with one derivation per Go package.
+# godrv's Nix library: build Go programs with one derivation per Go package of your own
+# code (the standard library and each third-party module: one each, by default).
 #
 # With nixpkgs:    import ./nix { inherit pkgs; }
 # Without it:      import ./nix { toolchain = { go = …; godrv = …; nix = …; cc = …; system = …; }; }

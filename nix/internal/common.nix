@@ -8,7 +8,7 @@
 #   splitFlags f        a list of flags, or a string of them split at spaces
 #   addressing args     "content-addressed" (contentAddressed, the default) or "input-addressed"
 #   granularities       the values `granularity` takes: "package", "module"
-#   granularityOf args  `granularity`, default "package"
+#   granularityOf args  `granularity`, default "module" (nix/README.md, "Granularity", says why)
 #   checkOf args        what the planner does with the tests: { mode = "run" | null; flags; data?; }
 #   getBin x, getDev x  the `bin` / `dev` output of an input if it has one (lib.getBin/getDev)
 #   inputsOf args       every C input (own and packageOverrides'): on PATH/PKG_CONFIG_PATH
@@ -43,7 +43,7 @@ in
   splitFlags = f: if builtins.isList f then f else builtins.filter (s: s != "" && !builtins.isList s) (builtins.split " +" f);
   addressing = args: if args.contentAddressed or true then "content-addressed" else "input-addressed";
   granularities = [ "package" "module" ];
-  granularityOf = args: args.granularity or "package";
+  granularityOf = args: args.granularity or "module";
   # What the planner does with the packages' tests: run them (doCheck, the default, as
   # buildGoModule) or not; checkFlags are the test binaries' flags; checkData (import path or "*"
   # → paths relative to modRoot) is what a run sees besides its package directory.

@@ -1,5 +1,5 @@
 {
-  description = "hello: a Go program built by godrv, one derivation per Go package";
+  description = "hello: a Go program built by godrv, one derivation per Go package of its own";
 
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";

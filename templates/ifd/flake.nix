@@ -1,5 +1,5 @@
 {
-  description = "hello: a Go program built by godrv, one derivation per Go package";
+  description = "hello: a Go program built by godrv, one derivation per Go package of its own";
 
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
@@ -20,7 +20,7 @@
     {
       packages = forAllSystems (system: {
         # import from derivation: the plan is built during evaluation, then Nix instantiates
-        # one derivation per Go package (any Nix with ca-derivations)
+        # one derivation per package of this module, one for std (any Nix with ca-derivations)
         default = (godrvFor system).buildWithIFD {
           pname = "hello";
           version = "0.1.0";

@@ -21,16 +21,18 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{self, ActionSpec, Member, MemberInput};
 use crate::{DepRef, Plan, PlannedAction, Role};
 
-/// How many derivations a build has: the `granularity` argument of the builders.
+/// How many derivations a build has: the `granularity` argument of the builders. The default
+/// is `Module` (measured faster on real programs cold, with std built, and in the planner after
+/// an edit; see nix/README.md, "Granularity").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Granularity {
     /// Every package its own derivation.
-    #[default]
     Package,
     /// The standard library one derivation ([`group_std`]), each third-party module (or import
     /// cycle of modules) one ([`group_modules`]); the main module's packages, local `replace`
     /// directories and `go.work` modules one derivation per package.
+    #[default]
     Module,
 }
 

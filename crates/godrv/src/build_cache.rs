@@ -349,7 +349,7 @@ mod tests {
         env.env.insert("CGO_ENABLED".into(), "0".into());
         assert_ne!(k0, key_of(d.path(), &env, &tc), "env");
         let granularity = BuildRequest {
-            granularity: godrv_plan::group::Granularity::Module,
+            granularity: godrv_plan::group::Granularity::Package,
             ..BuildRequest::default()
         };
         assert_ne!(k0, key_of(d.path(), &granularity, &tc), "granularity");

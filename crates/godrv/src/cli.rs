@@ -16,7 +16,7 @@ use crate::lockfile;
 use crate::planner;
 use crate::request::{BuildRequest, FetchRequest, ModuleDirsRequest, ModulesRequest, PlanConfig};
 
-/// Build Go programs with Nix, one derivation per Go package.
+/// Build Go programs with Nix, one derivation per Go package of your own code.
 #[derive(Parser)]
 #[command(version)]
 pub struct Cli {
@@ -178,8 +178,9 @@ enum Command {
         /// derivations.
         #[arg(long, value_name = "JSON")]
         request: Option<String>,
-        /// `package`: every package its own derivation; `module`: the standard library as one
-        /// derivation (the Nix functions' `granularity`). Overrides the request's.
+        /// `module` (the default, as for the Nix functions' `granularity`): the standard library
+        /// one derivation, each third-party module one, the main module's packages one each;
+        /// `package`: every package its own derivation. Overrides the request's.
         #[arg(long, value_enum)]
         granularity: Option<GranularityArg>,
         /// Name of the top derivation (the Nix functions use `pname-version`); default: the

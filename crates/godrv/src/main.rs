@@ -1,4 +1,4 @@
-//! godrv: build Go programs with Nix, one derivation per Go package.
+//! godrv: build Go programs with Nix, one derivation per Go package of your own code.
 //!
 //! `cli` parses the command line and dispatches; `planner` (`godrv plan`, inside Nix) and `build`
 //! (`godrv build`, outside) run the planning sequence of `plan` (which asks go through `script`,

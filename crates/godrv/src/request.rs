@@ -52,8 +52,9 @@ pub struct BuildRequest {
     /// Go tests (`doCheck`, `checkFlags`; see `godrv_plan::gotest`).
     #[serde(default)]
     pub check: CheckRequest,
-    /// `package`: one derivation per package; `module`: the standard library as one derivation
-    /// (see `godrv_plan::group`).
+    /// `module` (the default, as in the Nix functions): the standard library and each
+    /// third-party module one derivation; `package`: one derivation per package (see
+    /// `godrv_plan::group`).
     #[serde(default)]
     pub granularity: godrv_plan::group::Granularity,
 }
@@ -258,6 +259,19 @@ mod tests {
         request.env.insert("GOOS".into(), "windows".into());
         request.env.insert("GOARCH".into(), "amd64".into());
         assert_eq!(request.cross_bin_subdir().as_deref(), Some("windows_amd64"));
+    }
+
+    /// The default granularity is "module", as in the Nix functions (`granularityOf` in
+    /// nix/internal/common.nix): a request without one (`godrv build --request '{}'`, or no
+    /// request) plans what `buildWithDynDrv` without `granularity` plans.
+    #[test]
+    fn the_default_granularity_is_module() {
+        use godrv_plan::group::Granularity;
+        assert_eq!(BuildRequest::default().granularity, Granularity::Module);
+        let request: BuildRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(request.granularity, Granularity::Module);
+        let request: BuildRequest = serde_json::from_str(r#"{"granularity": "package"}"#).unwrap();
+        assert_eq!(request.granularity, Granularity::Package);
     }
 
     /// Every std-shaping field of the contract is a field of the planner's configuration: Nix's

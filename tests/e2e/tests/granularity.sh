@@ -1,26 +1,28 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2015 # `check && check || { report; return 1; }` is meant: fail if either fails
 # shellcheck disable=SC2034 # GRANULARITY is read by the helpers of tests/e2e/run
-# Granularity "module" (issue 18): the standard library is one derivation, shared by every
-# program built with the same toolchain and settings; the program's own packages keep one
-# derivation each. Sourced by tests/e2e/run.
+# Granularity (issue 18): "module", the default, makes the standard library one derivation,
+# shared by every program built with the same toolchain and settings, and each third-party module
+# one; the program's own packages keep one derivation each. "package" gives every package its
+# own. The tests without a granularity in their name run in the default one; these run the same
+# checks in "package". Sourced by tests/e2e/run.
 
-# The same .drvs in dyn, IFD and godrv build, with every example in module granularity.
-test_same_derivations_module() {
-	GRANULARITY=module
+# The same .drvs in dyn, IFD and godrv build, with every example in package granularity.
+test_same_derivations_package() {
+	GRANULARITY=package
 	test_same_derivations_all_modes
 }
 
-# Every example's binaries equal go build's in module granularity, in all three modes.
-test_identical_binaries_module() {
-	GRANULARITY=module
+# Every example's binaries equal go build's in package granularity, in all three modes.
+test_identical_binaries_package() {
+	GRANULARITY=package
 	test_identical_binaries_all_modes
 }
 
-# Early cutoff where edits happen: a body-only edit of a main-module package rebuilds that
-# package, the link and the result copy, in module granularity too.
-test_incremental_rebuild_module() {
-	GRANULARITY=module
+# Early cutoff: a body-only edit of a main-module package rebuilds that package, the link and
+# the result copy, in package granularity too.
+test_incremental_rebuild_package() {
+	GRANULARITY=package
 	test_incremental_rebuild
 }
 
@@ -29,18 +31,18 @@ godrv_drvs() { # top.drv
 	nix-store --query --requisites "$1" | grep '\.drv$' | grep -v -e '-go-modules\.drv$' -e '/[a-z0-9]*-gomod-' || true
 }
 
-# examples/packages in module granularity: std is one derivation named go-stdlib (no per-package
-# std derivation is left), the same one for a second program, and the program's own packages
-# keep one derivation each; embed (same settings) has the same go-stdlib, hello (CGO_ENABLED=0)
-# another. Prints the derivation counts of both granularities.
+# examples/packages in module granularity (the default: no argument): std is one derivation
+# named go-stdlib (no per-package std derivation is left), the same one for a second program, and
+# the program's own packages keep one derivation each; embed (same settings) has the same
+# go-stdlib, hello (CGO_ENABLED=0) another. Prints the derivation counts of both granularities.
 test_std_one_derivation() {
 	local attr pkg mod n_pkg n_mod
 	for attr in packages embed hello; do
-		pkg=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false 2>"$LOG.p") || {
+		pkg=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false --argstr granularity package 2>"$LOG.p") || {
 			tail -20 "$LOG.p" >&2
 			return 1
 		}
-		mod=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false --argstr granularity module 2>"$LOG.m") || {
+		mod=$(nix-instantiate "$REPO/default.nix" -A "examples.$attr" --arg useDynDrv false 2>"$LOG.m") || {
 			tail -20 "$LOG.m" >&2
 			return 1
 		}
@@ -71,6 +73,16 @@ test_std_one_derivation() {
 	}
 	[ "$(cat "$SCRATCH/std.packages")" != "$(cat "$SCRATCH/std.hello")" ] || {
 		echo "hello (CGO_ENABLED=0) and packages share their std group" >&2
+		return 1
+	}
+	# godrv build's default is the Nix functions': the same std group.
+	local top
+	top=$("$GODRV" build --dry-run --no-cache examples/packages 2>"$LOG.g") || {
+		tail -20 "$LOG.g" >&2
+		return 1
+	}
+	[ "$(godrv_drvs "$top" | grep -- '-go-stdlib\.drv$')" = "$(cat "$SCRATCH/std.packages")" ] || {
+		echo "godrv build without --granularity: expected the std group of examples.packages ($(cat "$SCRATCH/std.packages")) in the closure of $top" >&2
 		return 1
 	}
 }

@@ -31,14 +31,16 @@ built_names() { # log
 }
 
 # Bumping one module (example.com/greet v1.0.0 → v1.1.0): the other module's (example.com/shout)
-# store path and package derivation stay the same and are not rebuilt; what is rebuilt is the
-# module download (the cache in vendorHash mode, greet's own in lockfile mode, unless the store
-# has it already), the planner, greet's packages, main, the link and the result.
-test_module_bump() { module_bump vendorHash; }
-test_module_bump_lockfile() { module_bump lockfile; }
+# store path and derivation (module granularity: its group; package: its package's) stay the
+# same and are not rebuilt; what is rebuilt is the module download (the cache in vendorHash mode,
+# greet's own in lockfile mode, unless the store has it already), the planner, greet's group (or
+# packages), main, the link and the result.
+test_module_bump() { module_bump vendorHash module; }
+test_module_bump_lockfile() { module_bump lockfile module; }
+test_module_bump_package() { module_bump vendorHash package; }
 
-module_bump() { # vendorHash|lockfile
-	local mode=$1 src=$SCRATCH/bump-$1 nonce v hash expr top out modules
+module_bump() { # vendorHash|lockfile module|package
+	local mode=$1 gran=$2 src=$SCRATCH/bump-$1-$2 nonce v hash expr top out modules
 	cp -r examples/dep "$src"
 	# A per-run main package, so main, the link and the result are new in a store that ran this
 	# (stored in init: the linker keeps it).
@@ -64,7 +66,7 @@ module_bump() { # vendorHash|lockfile
 			modules="modules = $src/godrv.lock;"
 		fi
 		expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"bump\"; version = \"1\"; src = $src;
-			env.GOPROXY = \"$GOPROXY_EXPR\"; $modules }"
+			granularity = \"$gran\"; env.GOPROXY = \"$GOPROXY_EXPR\"; $modules }"
 		top=$(nix-build --no-out-link -E "$expr" -A planner 2>"$LOG.p.$v") || {
 			tail -20 "$LOG.p.$v" >&2
 			return 1
@@ -90,24 +92,36 @@ module_bump() { # vendorHash|lockfile
 		return 1
 	}
 	# shout's derivation is the same before and after; greet's changed.
-	local shout greet
-	shout=$(grep -h -- '-go-example.com-shout.drv$' "$SCRATCH/req.v1.0.0" "$SCRATCH/req.v1.1.0" | sort -u | wc -l)
-	greet=$(grep -h -- '-go-example.com-greet.drv$' "$SCRATCH/req.v1.0.0" "$SCRATCH/req.v1.1.0" | sort -u | wc -l)
+	local shout greet shout_re='-go-example.com-shout.drv$' greet_re='-go-example.com-greet.drv$'
+	if [ "$gran" = module ]; then
+		shout_re='-go-example.com-shout-v0.2.0.drv$' greet_re='-go-example.com-greet-v1.[01].0.drv$'
+	fi
+	shout=$(grep -h -- "$shout_re" "$SCRATCH/req.v1.0.0" "$SCRATCH/req.v1.1.0" | sort -u | wc -l)
+	greet=$(grep -h -- "$greet_re" "$SCRATCH/req.v1.0.0" "$SCRATCH/req.v1.1.0" | sort -u | wc -l)
 	[ "$shout" = 1 ] && [ "$greet" = 2 ] || {
 		echo "expected one .drv for example.com/shout in both builds (got $shout) and two for example.com/greet (got $greet)" >&2
 		return 1
 	}
-	# Built after the bump: never shout's package (its derivation did not change), at most the
-	# module cache, the dependencies' planner and go-modindex (go.mod changed), the module
-	# directories (a new module cache), the source's skeleton and the plan made from it (go.mod is
-	# in both), the planner, greet's two packages, main, the link and the result copy.
+	# Built after the bump: never shout's package or group (its derivation did not change), at
+	# most the module cache, the dependencies' planner (package granularity) and go-modindex
+	# (go.mod changed), the module directories (a new module cache), the source's skeleton and
+	# the plan made from it (go.mod is in both), the planner, greet's two packages (module
+	# granularity: its group), main, the link and the result copy.
 	local built name
 	built="$(built_names "$LOG.p.v1.1.0")$(built_names "$LOG.v1.1.0")"
 	[ -z "${GODRV_E2E_DEBUG:-}" ] || grep -E "^(building|resolved)" "$LOG.v1.1.0" >&2
-	echo "$mode: built after the bump: $built($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
+	echo "$mode, $gran: built after the bump: $built($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
 	for name in $built; do
 		case $name in
-		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-deps.drv.drv | go-modindex.drv | go-module-dirs.json.drv | go-source-skeleton.drv | bump-1-unpinned-plan.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv | go-example.com-dep.drv) ;;
+		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-modindex.drv | go-module-dirs.json.drv | go-source-skeleton.drv | bump-1-unpinned-plan.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-dep.drv) ;;
+		go-deps.drv.drv | go-example.com-greet.drv | go-example.com-greet-internal-words.drv) [ "$gran" = package ] || {
+			echo "rebuilt after bumping greet in module granularity: $name (a package granularity derivation)" >&2
+			return 1
+		} ;;
+		go-example.com-greet-v1.1.0.drv) [ "$gran" = module ] || {
+			echo "rebuilt after bumping greet in package granularity: $name (module granularity's group)" >&2
+			return 1
+		} ;;
 		*)
 			echo "rebuilt after bumping greet: $name (expected only greet's packages, main, the link, the result)" >&2
 			return 1

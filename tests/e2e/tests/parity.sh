@@ -14,12 +14,28 @@ drv_named() { # drv name
 	}
 }
 
+# std's derivations of examples.ATTR (IFD) lack libgreet, in both granularities: the std group
+# (module, the default) and runtime/cgo's (package), so std stays shared between programs.
+std_lacks_libgreet() { # attr
+	local g top std
+	for g in module package; do
+		top=$(nix-instantiate "$REPO/default.nix" -A "examples.$1" --arg useDynDrv false --argstr granularity $g 2>"$LOG.i") || {
+			tail -20 "$LOG.i" >&2
+			return 1
+		}
+		std=$(drv_named "$top" "$([ $g = module ] && echo go-stdlib || echo go-runtime-cgo)") || return 1
+		lacks "$std" -e libgreet || {
+			echo "$1, $g granularity: std ($std) got libgreet" >&2
+			return 1
+		}
+	done
+}
+
 # `#cgo pkg-config:` in both modes: libgreet (buildInputs, a raw derivation) and the build machine's
 # zlib. The programs print what they got from C; dyn and IFD write the same top .drv; the cgo
-# package's compile has libgreet among its inputs and its flags, runtime/cgo does not (std stays
-# shared between programs).
+# package's compile has libgreet among its inputs and its flags, std does not (std_lacks_libgreet).
 test_cgo_pkgconfig() {
-	local mode out planned ifd cgo std
+	local mode out planned ifd cgo
 	for mode in true false; do
 		out=$(build_attr "$mode" examples.cgo-pkgconfig) || return 1
 		[ "$("$out/bin/cgopkgconfig")" = "Hello, godrv! from libgreet" ] || {
@@ -41,15 +57,16 @@ test_cgo_pkgconfig() {
 		echo "dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
 		return 1
 	}
-	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) && std=$(drv_named "$ifd" go-runtime-cgo) || return 1
+	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) || return 1
 	grep -q 'libgreet-1.0"' "$cgo" && grep -qF -- '-lgreet' "$cgo" && grep -qF -- '-I/nix/store/' "$cgo" || {
 		echo "$cgo: expected libgreet as buildInputs and pkg-config's -I/-lgreet in the cgo steps" >&2
 		return 1
 	}
-	lacks "$std" -e libgreet && lacks "$cgo" -e pkg-config || {
-		echo "runtime/cgo ($std) got libgreet, or a pkg-config step is left in $cgo" >&2
+	lacks "$cgo" -e pkg-config || {
+		echo "a pkg-config step is left in $cgo" >&2
 		return 1
 	}
+	std_lacks_libgreet cgo-pkgconfig
 }
 
 # A pkg-config package that no input provides: the planner fails with pkg-config's message and says
@@ -158,10 +175,10 @@ test_parity_argument_errors() {
 }
 
 # packageOverrides: libgreet given to example.com/cgopkgconfig only. Builds and runs in both
-# modes (same top .drv contents); the package's compile has libgreet, runtime/cgo does not. An
+# modes (same top .drv contents); the package's compile has libgreet, std does not. An
 # entry for a package without C code, or with an unknown attribute, is an error naming it.
 test_package_overrides() {
-	local mode out planned ifd expr cgo std
+	local mode out planned ifd expr cgo
 	for mode in true false; do
 		out=$(build_attr "$mode" examples.cgo-pkgconfig-override) || return 1
 		[ "$("$out/bin/cgopkgconfig")" = "Hello, godrv! from libgreet" ] || {
@@ -176,8 +193,8 @@ test_package_overrides() {
 		echo "dyn top .drv ($planned) differs from IFD's ($ifd)" >&2
 		return 1
 	}
-	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) && std=$(drv_named "$ifd" go-runtime-cgo) || return 1
-	grep -q 'libgreet-1.0"' "$cgo" && lacks "$std" -e libgreet || {
+	cgo=$(drv_named "$ifd" go-example.com-cgopkgconfig) || return 1
+	grep -q 'libgreet-1.0"' "$cgo" && std_lacks_libgreet cgo-pkgconfig-override || {
 		echo "libgreet is not where packageOverrides puts it" >&2
 		return 1
 	}

@@ -105,15 +105,16 @@ test_go_index() {
 	}
 }
 
-# std's derivations are registered once, by the toolchain's std planner (`go build -n std`), whose
-# output is an input of every program's dyn planner: the program's planner finds them valid among
-# its inputs and adds only the program's own derivations (its source sets, computed while
-# evaluating, are inputs too). A copy of examples/packages with a per-run
+# In package granularity std's derivations are registered once, by the toolchain's std planner
+# (`go build -n std`), whose output is an input of every program's dyn planner: the program's
+# planner finds them valid among its inputs and adds only the program's own derivations (its
+# source sets, computed while evaluating, are inputs too). (Module granularity's std group:
+# test_module_planner_adds_no_std_or_module_again.) A copy of examples/packages with a per-run
 # file in testdata/ (so the planner runs again; no package reads testdata/).
 test_std_registered_ahead() {
 	local src=$SCRATCH/stdahead out n_std line
 	uncached_copy packages "$src"
-	out=$(nix-build --no-out-link -E "((import /src/nix {}).buildWithDynDrv { pname = \"stdahead\"; version = \"1\"; src = $src; }).planner" 2>"$LOG") || {
+	out=$(nix-build --no-out-link -E "((import /src/nix {}).buildWithDynDrv { pname = \"stdahead\"; version = \"1\"; src = $src; granularity = \"package\"; }).planner" 2>"$LOG") || {
 		tail -20 "$LOG" >&2
 		return 1
 	}
@@ -128,19 +129,21 @@ test_std_registered_ahead() {
 	}
 }
 
-# The third-party modules' package derivations are registered by the dependencies' planner
+# In package granularity the third-party modules' package derivations are registered by the
+# dependencies' planner
 # (go-deps: `go build -n` of the packages of the modules go.mod requires, from a tree with only
 # go.mod and go.sum), whose output is an input of the program's dyn planner: after an edit of the
 # program's own source, go-deps does not run again and the program's planner finds the modules'
 # derivations and source paths valid, adding only the main module's derivations (its source set,
-# computed while evaluating, is an input too). A copy of examples/dep
+# computed while evaluating, is an input too). (Module granularity makes the module groups in the
+# program's planner: test_module_planner_adds_no_std_or_module_again.) A copy of examples/dep
 # with a per-run comment in go.mod (so go-deps is new) and in main.go, then another edit of main.go.
 test_deps_registered_ahead() {
 	local src=$SCRATCH/depsahead out n_deps line i expr
 	cp -r examples/dep "$src"
 	chmod -R u+w "$src"
 	echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod"
-	expr="((import /src/nix {}).buildWithDynDrv { pname = \"depsahead\"; version = \"1\"; src = $src; vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; env.GOPROXY = \"file://\${/src/testdata/goproxy}\"; }).planner"
+	expr="((import /src/nix {}).buildWithDynDrv { pname = \"depsahead\"; version = \"1\"; src = $src; granularity = \"package\"; vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; env.GOPROXY = \"file://\${/src/testdata/goproxy}\"; }).planner"
 	for i in 1 2; do
 		echo "// nonce $$-$(date +%s%N)" >>"$src/main.go"
 		out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.$i") || {

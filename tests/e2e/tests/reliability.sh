@@ -134,14 +134,18 @@ test_fail_old_nix() {
 }
 
 # Two different programs built at the same time share the standard library's derivations: both
-# succeed, and each std package is built once. A per-run -gcflags=all=-D=… (a local-import prefix,
-# which no std package uses) makes the std derivations new in a store that ran this test before.
-test_concurrent_programs_share_std() {
+# succeed, and std is built once (module granularity, the default: its one group; package: each
+# std package, here runtime). A per-run -gcflags=all=-D=… (a local-import prefix, which no std
+# package uses) makes the std derivations new in a store that ran this test before.
+test_concurrent_programs_share_std() { concurrent_programs_share_std module go-stdlib; }
+test_concurrent_programs_share_std_package() { concurrent_programs_share_std package go-runtime; }
+
+concurrent_programs_share_std() { # granularity std-derivation-name
 	local nonce a b pa pb fail=0
 	nonce="$$-$(date +%s%N)"
 	for p in hello packages; do
 		echo "(import $REPO/nix {}).buildWithDynDrv { pname = \"conc-$p\"; version = \"1\"; src = $REPO/examples/$p;
-			env.CGO_ENABLED = \"0\"; GOFLAGS = \"-gcflags=all=-D=/godrv-concurrency-$nonce\"; }" >"$SCRATCH/conc-$p.nix"
+			granularity = \"$1\"; env.CGO_ENABLED = \"0\"; GOFLAGS = \"-gcflags=all=-D=/godrv-concurrency-$nonce\"; }" >"$SCRATCH/conc-$p.nix"
 	done
 	nix-build --no-out-link "$SCRATCH/conc-hello.nix" >"$SCRATCH/conc-hello.out" 2>"$LOG.ca" &
 	pa=$!
@@ -156,11 +160,11 @@ test_concurrent_programs_share_std() {
 		echo "wrong output: hello: $a, packages: $b" >&2
 		return 1
 	}
-	# runtime is in both programs: one of the two builds built it, once.
-	local runtime
-	runtime=$(cat "$LOG.ca" "$LOG.cb" | grep -c "^building '/nix/store/[a-z0-9]*-go-runtime\.drv'" || true)
-	[ "$runtime" = 1 ] || {
-		echo "expected the runtime package to be built once by the two builds, built $runtime times" >&2
+	# std (module) or runtime (package) is in both programs: one of the two builds built it, once.
+	local built
+	built=$(cat "$LOG.ca" "$LOG.cb" | grep -c "^building '/nix/store/[a-z0-9]*-$2\.drv'" || true)
+	[ "$built" = 1 ] || {
+		echo "$1 granularity: expected $2 to be built once by the two builds, built $built times" >&2
 		return 1
 	}
 }
