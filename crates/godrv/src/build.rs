@@ -8,15 +8,17 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use godrv_nix::register::Toolchain;
 use godrv_nix::{Addressing, InputRef, ToolInput};
+use godrv_plan::group::Granularity;
 
 use crate::build_cache::{self, KeyInputs, PlanCache, PlanKey, Uncachable};
 use crate::fs::scratch_dir;
 use crate::helpers;
 use crate::path_toolchain::{self, ToolchainFile};
-use crate::plan::{make_plan, PlanInputs};
+use crate::plan::{make_plan, PlanInputs, StdPlanFrom};
 use crate::register::{open_store, register_timed, toolchain};
 use crate::request::{BuildRequest, ModulesRequest};
 use crate::script::Packages;
+use crate::std_cache::{StdPlanCache, StdPlanKey};
 
 /// Settings of `godrv build`.
 pub struct BuildOptions {
@@ -101,10 +103,25 @@ pub fn build_outside_nix(
         }
     };
     let nix = Path::new(&file.nix).join("bin/nix");
-    let cached = if options.cache {
-        plan_cache(&dir, &request, &file, options)?
+    let cache_dir = if options.cache {
+        let found = build_cache::cache_dir();
+        if found.is_none() {
+            eprintln!("godrv: no plan cache: neither XDG_CACHE_HOME nor HOME is set");
+        }
+        found
     } else {
         None
+    };
+    // This godrv (it plans): part of both caches' keys.
+    let godrv = match &cache_dir {
+        Some(_) => Some((env!("CARGO_PKG_VERSION"), build_cache::this_executable()?)),
+        None => None,
+    };
+    let cached = match (&cache_dir, &godrv) {
+        (Some(cache_dir), Some(godrv)) => {
+            plan_cache(cache_dir, godrv, &dir, &request, &file, options)?
+        }
+        _ => None,
     };
     if let Some((cache, key)) = &cached {
         if let Some(top) = cache.lookup(key, |drv| build_cache::valid_in_store(&nix, drv))? {
@@ -132,6 +149,20 @@ pub fn build_outside_nix(
         None
     };
     let modcache_input = modcache.as_ref().map(|m| input(&m.to_string_lossy()));
+    // Granularity "module": std's plan from its own cache, keyed on what shapes it only, so an
+    // edit (a plan-cache miss) does not run `go build -n std` again.
+    let std_cache = match (&cache_dir, &godrv, request.granularity) {
+        (Some(cache_dir), Some((version, exe)), Granularity::Module) => {
+            match StdPlanKey::new((*version, exe.as_str()), &file, addressing, &request) {
+                Ok(key) => Some(StdPlanCache::new(cache_dir, &key)),
+                Err(e) => {
+                    eprintln!("godrv: warning: std's plan is not cached: {e:#}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let go = input(&file.go);
     let cc = file.cc.as_deref().map(input);
     let inputs = PlanInputs {
@@ -145,7 +176,10 @@ pub fn build_outside_nix(
         override_packages: BTreeSet::new(),
         go_cache_seed: None,
         what: Packages::Module,
-        std_plan: None,
+        std_plan: match &std_cache {
+            Some(cache) => StdPlanFrom::Cache(cache),
+            None => StdPlanFrom::Go,
+        },
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {
@@ -188,18 +222,17 @@ pub fn build_outside_nix(
     finish(&nix, &top, dry_run, Some(plan.actions.len()), &options.nix)
 }
 
-/// The plan cache and this build's key in it; `None` (said on stderr) when there is no cache
-/// directory or the key cannot see everything that shapes the plan.
+/// The plan cache in `cache_dir` and this build's key in it; `None` (said on stderr) when the
+/// key cannot see everything that shapes the plan. `godrv`: this godrv's version and the SHA-256
+/// of its executable.
 fn plan_cache(
+    cache_dir: &Path,
+    godrv: &(&str, String),
     dir: &Path,
     request: &BuildRequest,
     file: &ToolchainFile,
     options: &BuildOptions,
 ) -> Result<Option<(PlanCache, PlanKey)>> {
-    let Some(cache_dir) = build_cache::cache_dir() else {
-        eprintln!("godrv: no plan cache: neither XDG_CACHE_HOME nor HOME is set");
-        return Ok(None);
-    };
     let inherited_env = crate::go::inherited_download_env()
         .into_iter()
         .map(|(k, v)| {
@@ -210,7 +243,7 @@ fn plan_cache(
         })
         .collect();
     let key = PlanKey::new(&KeyInputs {
-        godrv: (env!("CARGO_PKG_VERSION"), build_cache::this_executable()?),
+        godrv: (godrv.0, godrv.1.clone()),
         toolchain: file,
         request,
         addressing: options.addressing,
@@ -220,7 +253,7 @@ fn plan_cache(
         dir,
     })?;
     match key {
-        Ok(key) => Ok(Some((PlanCache::new(cache_dir), key))),
+        Ok(key) => Ok(Some((PlanCache::new(cache_dir.to_path_buf()), key))),
         Err(Uncachable(why)) => {
             eprintln!("godrv: no plan cache for this build: {why}");
             Ok(None)

@@ -2,7 +2,8 @@
 //!
 //! `cli` parses the command line and dispatches; `planner` (`godrv plan`, inside Nix) and `build`
 //! (`godrv build`, outside) run the planning sequence of `plan` (which asks go through `script`,
-//! `probes` and `go`) and register its result through `register`. `build_cache` is `godrv build`'s plan cache. `helpers` builds the helper
+//! `probes` and `go`) and register its result through `register`. `build_cache` is `godrv build`'s plan cache, `std_cache` its
+//! cache of std's plan. `helpers` builds the helper
 //! derivations (module downloads, Go's index), `lockfile` reads and writes lockfiles, `check`
 //! runs `testExamples`. `skeleton` (with `go_header`) copies a source tree with only what
 //! `go build -n` reads of it. `request` holds the request types they read.
@@ -29,6 +30,7 @@ mod register;
 mod request;
 mod script;
 mod skeleton;
+mod std_cache;
 
 fn main() -> Result<()> {
     cli::Cli::parse().run()

@@ -34,8 +34,21 @@ pub struct PlanInputs<'a> {
     pub go_cache_seed: Option<&'a Path>,
     /// The program's packages, std's, or the third-party modules'.
     pub what: Packages,
-    /// See [`crate::request::PlanConfig::std_plan`].
-    pub std_plan: Option<&'a Path>,
+    /// Where std's plan comes from in granularity "module".
+    pub std_plan: StdPlanFrom<'a>,
+}
+
+/// Where a program's planner takes std's plan from in granularity "module" (the plan of
+/// `go build -n std` that std's one derivation is made of).
+#[derive(Clone, Copy)]
+pub enum StdPlanFrom<'a> {
+    /// `go build -n std`, run by this planner.
+    Go,
+    /// The output of std's group planner, a [`StdGroupPlan`] file (see
+    /// [`crate::request::PlanConfig::std_plan`]); `go build -n std` when it has no plan.
+    Planner(&'a Path),
+    /// `godrv build`'s cache ([`crate::std_cache`]): read, or `go build -n std` and written.
+    Cache(&'a crate::std_cache::StdPlanCache),
 }
 
 /// What std's planner writes in granularity "module" (`std` and `granularity = "module"` in its
@@ -121,34 +134,43 @@ pub fn library_top(what: Packages) -> &'static str {
 
 /// The plan of every std package (`go build -n std`) with the settings of `inputs`, as std's own
 /// planner makes it (an empty start directory in `scratch`, no module cache): what the std group
-/// of granularity "module" is made of. Read from std's planner's output when `inputs` has it.
+/// of granularity "module" is made of. Read from std's planner's output or `godrv build`'s cache
+/// when `inputs` has one.
 fn std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
-    if let Some(file) = inputs.std_plan {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading std's plan {}", file.display()))?;
-        let std: StdGroupPlan = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "reading std's plan {} (written by std's planner of this godrv)",
-                file.display()
-            )
-        })?;
-        match std.plan {
-            Some(plan) => return Ok(plan),
-            None => eprintln!(
+    let file = match inputs.std_plan {
+        StdPlanFrom::Go => return run_std_plan(inputs, scratch),
+        StdPlanFrom::Cache(cache) => return cache.get_or_plan(|| run_std_plan(inputs, scratch)),
+        StdPlanFrom::Planner(file) => file,
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading std's plan {}", file.display()))?;
+    let std: StdGroupPlan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "reading std's plan {} (written by std's planner of this godrv)",
+            file.display()
+        )
+    })?;
+    match std.plan {
+        Some(plan) => Ok(plan),
+        None => {
+            eprintln!(
                 "godrv: std's planner has no plan ({}); running `go build -n std` here",
                 file.display()
-            ),
+            );
+            run_std_plan(inputs, scratch)
         }
     }
-    run_std_plan(inputs, scratch)
 }
 
-/// [`std_plan`] from `go build -n std`.
+/// [`std_plan`] from `go build -n std`, with the request's std-shaping fields only
+/// ([`BuildRequest::std_shaping`], as std's planners get them).
 pub fn run_std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan> {
     let root = scratch.join("go/std");
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let request = inputs.request.std_shaping()?;
     let std_inputs = PlanInputs {
         src_root: &root,
+        request: &request,
         modcache: None,
         what: Packages::Std,
         ..inputs.clone()
@@ -446,7 +468,7 @@ mod tests {
                 override_packages: BTreeSet::new(),
                 go_cache_seed: None,
                 what,
-                std_plan: None,
+                std_plan: StdPlanFrom::Go,
             };
             let plan = empty_library_plan(&inputs).expect("an empty library plan");
             assert_eq!(plan.actions.len(), 1, "{what:?}");

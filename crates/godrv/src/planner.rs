@@ -16,7 +16,7 @@ use godrv_plan::group::Granularity;
 use crate::fs::scratch_dir;
 use crate::lockfile;
 use crate::plan::{
-    empty_library_plan, library_top, make_plan, run_std_plan, PlanInputs, StdGroupPlan,
+    empty_library_plan, library_top, make_plan, run_std_plan, PlanInputs, StdGroupPlan, StdPlanFrom,
 };
 use crate::register::{explain_nix_error, open_store, register_timed, toolchain};
 use crate::request::{PlanConfig, PlanMode};
@@ -71,7 +71,10 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
             (false, true) => Packages::Deps,
             (false, false) => Packages::Module,
         },
-        std_plan: config.std_plan.as_deref().map(Path::new),
+        std_plan: match &config.std_plan {
+            Some(file) => StdPlanFrom::Planner(Path::new(file)),
+            None => StdPlanFrom::Go,
+        },
     };
     if inputs.what == Packages::Std && config.request.granularity == Granularity::Module {
         return plan_std_group(config, &inputs, scratch.path(), out);

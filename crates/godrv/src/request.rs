@@ -93,6 +93,24 @@ const TOOL_ENV: &[&str] = &[
 ];
 
 impl BuildRequest {
+    /// The request std's planners get: the fields of this one that the contract names
+    /// std-shaping (`stdShaping` of nix/contract.json: `tags`, `goFlags`, `env`,
+    /// `allowGoReference`), every other at its default, as nix/internal/stdConfig.nix gives
+    /// them (`builtins.intersectAttrs`). So `go build -n std` is planned from exactly what its
+    /// key ([`crate::std_cache::StdPlanKey`]) hashes, in every front end.
+    pub fn std_shaping(&self) -> anyhow::Result<BuildRequest> {
+        use anyhow::Context;
+        let serde_json::Value::Object(mut fields) =
+            serde_json::to_value(self).context("serializing the request")?
+        else {
+            anyhow::bail!("the request did not serialize to an object");
+        };
+        let shaping = &godrv_nix::contract().std_shaping;
+        fields.retain(|name, _| shaping.contains(name));
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .context("reading the request's std-shaping fields back")
+    }
+
     /// The variables of `env` that `compile`, `asm` and `link` read (`GOOS`, `GOARCH`, …).
     pub fn tool_env(&self) -> Vec<(String, String)> {
         TOOL_ENV
@@ -272,6 +290,31 @@ mod tests {
         assert_eq!(request.granularity, Granularity::Module);
         let request: BuildRequest = serde_json::from_str(r#"{"granularity": "package"}"#).unwrap();
         assert_eq!(request.granularity, Granularity::Package);
+    }
+
+    /// std's request keeps the std-shaping fields and nothing of the program's own (which
+    /// nix/internal/stdConfig.nix leaves out of std's planners too).
+    #[test]
+    fn std_shaping_keeps_only_what_reaches_std() {
+        let mut request = BuildRequest {
+            tags: vec!["netgo".into()],
+            go_flags: vec!["-gcflags=all=-N".into()],
+            allow_go_reference: true,
+            ldflags: vec!["-s".into()],
+            sub_packages: vec!["cmd/x".into()],
+            mod_root: "sub".into(),
+            path: vec!["/nix/store/x-pkg-config/bin".into()],
+            granularity: godrv_plan::group::Granularity::Package,
+            ..BuildRequest::default()
+        };
+        request.env.insert("CGO_ENABLED".into(), "0".into());
+        let std = request.std_shaping().unwrap();
+        assert_eq!(std.tags, request.tags);
+        assert_eq!(std.go_flags, request.go_flags);
+        assert_eq!(std.env, request.env);
+        assert!(std.allow_go_reference);
+        assert!(std.ldflags.is_empty() && std.sub_packages.is_empty() && std.path.is_empty());
+        assert_eq!(std.mod_root, "");
     }
 
     /// Every std-shaping field of the contract is a field of the planner's configuration: Nix's

@@ -313,3 +313,43 @@ test_godrv_build_plan_cache() {
 	"$GODRV" build --dry-run --no-cache "$src" >/dev/null 2>"$LOG.pc7"
 	lacks "$LOG.pc7" -F "$hit" || { echo "--no-cache used the cache" >&2 && return 1; }
 }
+
+# `godrv build` keeps std's plan (granularity "module", the default) in its cache directory,
+# keyed on what shapes std alone (crates/godrv/src/std_cache.rs): the first build of a new tree
+# runs `go build -n std` and records it; after an edit (a plan-cache miss) godrv plans the
+# program again but takes std's plan from the cache (its stderr says so, and says nothing of
+# running `go build -n std`), and its top .drv and binary are those of a build that ran
+# `go build -n std` itself (--no-cache); another std-shaping setting misses. A private cache
+# directory and a fresh copy of examples/packages.
+test_godrv_build_std_plan_cache() {
+	local src=$SCRATCH/stdplancache out2 out3 a b hit="std's plan from godrv build's cache" ran="std's plan: \`go build -n std\`"
+	uncached_copy packages "$src"
+	local -x XDG_CACHE_HOME=$SCRATCH/xdg-std
+	"$GODRV" build "$src" >/dev/null 2>"$LOG.sp1" || { tail -20 "$LOG.sp1" >&2 && return 1; }
+	grep -qF "$ran" "$LOG.sp1" && lacks "$LOG.sp1" -F "$hit" && [ -n "$(find "$XDG_CACHE_HOME/godrv/build" -name 'std-*.json')" ] || {
+		echo "the first build with an empty cache did not plan std and record it:" >&2
+		grep 'godrv:' "$LOG.sp1" >&2
+		return 1
+	}
+	printf '\n// edited %s\n' "$(date +%s%N)" >>"$src/internal/greeting/greeting.go"
+	out2=$("$GODRV" build "$src" 2>"$LOG.sp2") || { tail -20 "$LOG.sp2" >&2 && return 1; }
+	grep -qF "$hit" "$LOG.sp2" && lacks "$LOG.sp2" -F "$ran" && lacks "$LOG.sp2" -F "nothing that shapes the plan changed" || {
+		echo "after an edit godrv build ran \`go build -n std\` again, or took the whole plan from the cache:" >&2
+		grep 'godrv:' "$LOG.sp2" >&2
+		return 1
+	}
+	a=$("$GODRV" build --dry-run "$src" 2>/dev/null)
+	b=$("$GODRV" build --dry-run --no-cache "$src" 2>"$LOG.sp3")
+	out3=$("$GODRV" build --no-cache "$src" 2>>"$LOG.sp3")
+	lacks "$LOG.sp3" -F "$hit" && [ "$a" = "$b" ] && [ "$out2" = "$out3" ] &&
+		cmp "$out2/bin/packages" "$out3/bin/packages" && [ "$("$out2/bin/packages")" = "Hello, godrv!" ] || {
+		echo "with std's plan from the cache: top .drv $a, output $out2; planning std itself (--no-cache): $b, $out3" >&2
+		return 1
+	}
+	# Another setting that reaches std: its own entry.
+	"$GODRV" build --dry-run --request '{"env": {"CGO_ENABLED": "0"}}' "$src" >/dev/null 2>"$LOG.sp4"
+	grep -qF "$ran" "$LOG.sp4" && lacks "$LOG.sp4" -F "$hit" || {
+		echo "with CGO_ENABLED=0 godrv build took the std plan of CGO_ENABLED unset from the cache" >&2
+		return 1
+	}
+}
