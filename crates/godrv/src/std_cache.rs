@@ -215,6 +215,15 @@ mod tests {
         StdPlanKey::new(("1", "exe"), tc, addressing, r).unwrap()
     }
 
+    /// The key of the default request with [`toolchain`].
+    fn default_key() -> StdPlanKey {
+        key(
+            &toolchain(),
+            Addressing::ContentAddressed,
+            &BuildRequest::default(),
+        )
+    }
+
     fn plan(top: &str) -> godrv_plan::Plan {
         godrv_plan::Plan {
             actions: BTreeMap::new(),
@@ -323,11 +332,7 @@ mod tests {
     #[test]
     fn a_missing_entry_is_planned_and_written_then_read() {
         let d = tempfile::tempdir().unwrap();
-        let k = key(
-            &toolchain(),
-            Addressing::ContentAddressed,
-            &BuildRequest::default(),
-        );
+        let k = default_key();
         let cache = StdPlanCache::new(&d.path().join("cache"), &k);
         let runs = Cell::new(0);
         let planned = || {
@@ -349,11 +354,7 @@ mod tests {
     #[test]
     fn a_corrupt_or_stale_entry_is_planned_again_and_replaced() {
         let d = tempfile::tempdir().unwrap();
-        let k = key(
-            &toolchain(),
-            Addressing::ContentAddressed,
-            &BuildRequest::default(),
-        );
+        let k = default_key();
         let cache = StdPlanCache::new(d.path(), &k);
         let stale = serde_json::to_string(&StdPlanEntry {
             plan_version: godrv_nix::contract().plan_version + 1,
@@ -394,11 +395,7 @@ mod tests {
     fn an_unwritable_cache_does_not_fail_the_build() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("file"), "").unwrap();
-        let k = key(
-            &toolchain(),
-            Addressing::ContentAddressed,
-            &BuildRequest::default(),
-        );
+        let k = default_key();
         // The cache "directory" is a file: neither readable as an entry nor writable.
         let cache = StdPlanCache::new(&d.path().join("file"), &k);
         assert_eq!(cache.get_or_plan(|| Ok(plan("p"))).unwrap().top, "p");
@@ -408,11 +405,7 @@ mod tests {
     #[test]
     fn a_failed_plan_is_an_error_and_not_written() {
         let d = tempfile::tempdir().unwrap();
-        let k = key(
-            &toolchain(),
-            Addressing::ContentAddressed,
-            &BuildRequest::default(),
-        );
+        let k = default_key();
         let cache = StdPlanCache::new(d.path(), &k);
         let err = cache
             .get_or_plan(|| bail!("go build -n std failed"))
