@@ -52,3 +52,16 @@ pub fn make_dirs(base: &Path, names: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Reads the JSON file `file`, `what` it is (e.g. "std's plan"), written by `writer` (said when
+/// it does not parse: a file of another godrv is the likely cause).
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    what: &str,
+    writer: &str,
+) -> Result<T> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {what} {}", file.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("reading {what} {} (written by {writer})", file.display()))
+}

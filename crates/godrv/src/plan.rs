@@ -142,14 +142,8 @@ fn std_plan(inputs: &PlanInputs<'_>, scratch: &Path) -> Result<godrv_plan::Plan>
         StdPlanFrom::Cache(cache) => return cache.get_or_plan(|| run_std_plan(inputs, scratch)),
         StdPlanFrom::Planner(file) => file,
     };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading std's plan {}", file.display()))?;
-    let std: StdGroupPlan = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "reading std's plan {} (written by std's planner of this godrv)",
-            file.display()
-        )
-    })?;
+    let std: StdGroupPlan =
+        crate::fs::read_json(file, "std's plan", "std's planner of this godrv")?;
     match std.plan {
         Some(plan) => Ok(plan),
         None => {

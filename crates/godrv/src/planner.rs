@@ -123,14 +123,8 @@ fn place_given_plan(config: &PlanConfig, file: &Path, scratch: &Path, out: &Path
             file.display()
         );
     }
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading the plan {}", file.display()))?;
-    let plan: DrvPlan = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "reading the plan {} (written by an `unpinned` planner of this godrv)",
-            file.display()
-        )
-    })?;
+    let plan: DrvPlan =
+        crate::fs::read_json(file, "the plan", "an `unpinned` planner of this godrv")?;
     let version = godrv_nix::contract().plan_version;
     if plan.version != version {
         bail!(
@@ -243,14 +237,12 @@ fn known_modules(config: &PlanConfig) -> Result<Option<KnownModules>> {
     let Some(file) = &config.module_dirs else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("reading the module directories {file}"))?;
-    let known = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "reading the module directories {file} (written by `godrv module-dirs` of this godrv)"
-        )
-    })?;
-    Ok(Some(known))
+    crate::fs::read_json(
+        Path::new(file),
+        "the module directories",
+        "`godrv module-dirs` of this godrv",
+    )
+    .map(Some)
 }
 
 /// std's planner in granularity "module": plans std (`go build -n std`), registers (dyn mode)
