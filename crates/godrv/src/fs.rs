@@ -65,3 +65,33 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text)
         .with_context(|| format!("reading {what} {} (written by {writer})", file.display()))
 }
+
+/// Writes `bytes` to `path` atomically: a temporary file (named `prefix…`) in the same directory,
+/// synced and renamed over `path` once complete, so a failure never leaves half a file. With
+/// `mode`, the new file gets it before the rename (else the temporary file's 0600).
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    prefix: &str,
+    mode: Option<std::fs::Permissions>,
+) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", file.path().display()))?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(file.path(), mode)
+            .with_context(|| format!("setting the mode of {}", file.path().display()))?;
+    }
+    file.persist(path)
+        .with_context(|| format!("renaming the new file to {}", path.display()))?;
+    Ok(())
+}

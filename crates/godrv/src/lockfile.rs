@@ -427,30 +427,14 @@ fn place(
 /// Writes the lockfile to `path` atomically: a temporary file in the same directory, renamed over
 /// `path` once complete, so a failure never leaves a half-written lockfile.
 pub fn write(path: &Path, lockfile: &Lockfile) -> Result<()> {
-    use std::io::Write;
     let text = to_toml(lockfile)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".godrv-lock-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("writing {}", file.path().display()))?;
     // The mode of the lockfile it replaces, else 0644 (others read it: Nix, a repository), not
     // the temporary file's 0600.
     let mode = std::fs::metadata(path)
         .map_or(std::os::unix::fs::PermissionsExt::from_mode(0o644), |m| {
             m.permissions()
         });
-    std::fs::set_permissions(file.path(), mode)
-        .with_context(|| format!("setting the mode of {}", file.path().display()))?;
-    file.persist(path)
-        .with_context(|| format!("renaming the new lockfile to {}", path.display()))?;
-    Ok(())
+    crate::fs::write_atomic(path, text.as_bytes(), ".godrv-lock-", Some(mode))
 }
 
 /// The lockfile as TOML, with a header saying where it comes from.

@@ -16,7 +16,6 @@
 //! cache never fails a build.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -179,20 +178,8 @@ impl StdPlanCache {
             plan_version: godrv_nix::contract().plan_version,
             plan: plan.clone(),
         };
-        let mut file = tempfile::Builder::new()
-            .prefix(".std-")
-            .suffix(".json.tmp")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-        serde_json::to_writer(std::io::BufWriter::new(file.as_file_mut()), &entry)
-            .context("writing std's plan")?;
-        file.as_file_mut()
-            .flush()
-            .and_then(|()| file.as_file().sync_all())
-            .context("writing std's plan")?;
-        file.persist(&self.entry)
-            .with_context(|| format!("renaming the new entry to {}", self.entry.display()))?;
-        Ok(())
+        let json = serde_json::to_vec(&entry).context("writing std's plan")?;
+        crate::fs::write_atomic(&self.entry, &json, ".std-", None)
     }
 }
 
