@@ -55,7 +55,7 @@ assert lib.checkNixVersion "buildWithDynDrv" builtins.nixVersion;
 if !(builtins ? outputOf) then
   throw "godrv.buildWithDynDrv needs Nix >= 2.33 with the experimental feature dynamic-derivations (builtins.outputOf is missing): add `experimental-features = nix-command dynamic-derivations ca-derivations recursive-nix` to nix.conf, or use buildWithIFD."
 else
-lib.finish args' (lib.copyOf args' (builtins.outputOf planner.outPath "out")) // {
+lib.finish args' (lib.linkTree args' (builtins.outputOf planner.outPath "out")) // {
   inherit planner;
   goModules = lib.goModules args';
   # The test binaries ($out/bin/<pkg>.test), built and not run (a planner of their own).
@@ -64,5 +64,5 @@ lib.finish args' (lib.copyOf args' (builtins.outputOf planner.outPath "out")) //
       name = "${lib.common.nameOf args'}-test-binaries";
       testPlanner = lib.testPlanner "dyn" args';
     in
-    lib.copyOf (args' // { inherit name; }) (builtins.outputOf testPlanner.outPath "out") // { planner = testPlanner; };
+    lib.linkTree (args' // { inherit name; }) (builtins.outputOf testPlanner.outPath "out") // { planner = testPlanner; };
 }

@@ -29,7 +29,6 @@ let
     checkArgs = call ./internal/checkArgs.nix;
     checkNixVersion = call ./internal/checkNixVersion.nix;
     common = call ./internal/common.nix;
-    copyOf = call ./internal/copyOf.nix;
     depsPlanner = call ./internal/depsPlanner.nix;
     dynPlanner = call ./internal/dynPlanner.nix;
     fetchModule = call ./internal/fetchModule.nix;
@@ -37,6 +36,7 @@ let
     goModIndex = call ./internal/goModIndex.nix;
     goModules = call ./internal/goModules.nix;
     instantiate = call ./internal/instantiate.nix;
+    linkTree = call ./internal/linkTree.nix;
     lockedModules = call ./internal/lockedModules.nix;
     lockfileName = call ./internal/lockfileName.nix;
     moduleDirs = call ./internal/moduleDirs.nix;

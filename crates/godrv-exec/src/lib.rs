@@ -372,6 +372,16 @@ fn run_step(
                 copy_file(&from, &to)
             }
         }
+        ExecStep::LinkTree { from, to } => {
+            let (from, to) = (
+                PathBuf::from(tokens.expand(from)?),
+                PathBuf::from(tokens.expand(to)?),
+            );
+            // The links name FROM by its resolved path (the dependency's store path, not the
+            // `$WORK/b002` link to it): the output then refers to that path.
+            let from = fs::canonicalize(&from).map_err(io_err("resolving", &from))?;
+            link_tree(&from, &to)
+        }
         ExecStep::Remove { path } => {
             let target = PathBuf::from(tokens.expand(path)?);
             match fs::symlink_metadata(&target) {
@@ -616,6 +626,32 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// Makes `to` a tree of symbolic links to `from` (see [`ExecStep::LinkTree`]): its directories
+/// made, every other entry (a file, a symbolic link) linked to by its path under `from`.
+fn link_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
+    let link = |target: &Path, link: &Path| {
+        create_parent(link)?;
+        std::os::unix::fs::symlink(target, link).map_err(io_err("creating symlink", link))
+    };
+    if !fs::symlink_metadata(from)
+        .map_err(io_err("reading", from))?
+        .is_dir()
+    {
+        return link(from, to);
+    }
+    fs::create_dir_all(to).map_err(io_err("creating", to))?;
+    for entry in fs::read_dir(from).map_err(io_err("reading", from))? {
+        let entry = entry.map_err(io_err("reading", from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(io_err("reading", &src))?.is_dir() {
+            link_tree(&src, &dst)?;
+        } else {
+            link(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,6 +786,53 @@ mod tests {
         };
         run(&env).unwrap();
         assert_eq!(fs::read_to_string(out.join("bin/hello")).unwrap(), "binary");
+    }
+
+    /// The dyn result copied the whole binary (30–60 MB on the real programs of bench/) and Nix
+    /// hashed it again after every edit: it now links to the dependency's files by their store
+    /// path (through the `$WORK/b002` link), with every directory and file of the dependency.
+    #[test]
+    fn result_links_to_the_binary_instead_of_copying_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dep = tmp.path().join("store/dep");
+        fs::create_dir_all(dep.join("bin/linux_arm64")).unwrap();
+        fs::write(dep.join("bin/hello"), "binary").unwrap();
+        fs::write(dep.join("bin/linux_arm64/hello"), "cross binary").unwrap();
+        std::os::unix::fs::symlink("hello", dep.join("bin/hi")).unwrap();
+        let out = tmp.path().join("out");
+        let env = BuildEnv {
+            name: "hello".into(),
+            spec: ActionSpec {
+                steps: vec![ExecStep::LinkTree {
+                    from: "$WORK/b002".into(),
+                    to: "$OUT".into(),
+                }],
+                deps: 1,
+                keep: vec![],
+                forbid_goroot_reference: false,
+                members: Default::default(),
+            },
+            goroot: tmp.path().to_path_buf(),
+            out: out.clone(),
+            deps: vec![dep.clone()],
+            scratch: tmp.path().join("build"),
+            ..Default::default()
+        };
+        run(&env).unwrap();
+        let dep = fs::canonicalize(&dep).unwrap();
+        for (file, contents) in [
+            ("bin/hello", "binary"),
+            ("bin/linux_arm64/hello", "cross binary"),
+            ("bin/hi", "binary"),
+        ] {
+            assert!(
+                out.join(file).symlink_metadata().unwrap().is_symlink(),
+                "{file}"
+            );
+            assert_eq!(fs::read_link(out.join(file)).unwrap(), dep.join(file));
+            assert_eq!(fs::read_to_string(out.join(file)).unwrap(), contents);
+        }
+        assert!(out.join("bin").symlink_metadata().unwrap().is_dir());
     }
 
     #[test]

@@ -139,6 +139,12 @@ pub enum ExecStep {
     Touch { path: String },
     /// `ln -s TARGET LINK`.
     Symlink { target: String, link: String },
+    /// A tree of symbolic links, as nixpkgs' `symlinkJoin` (`lndir`) makes: TO gets FROM's
+    /// directories, and every other entry of FROM (a file, a symbolic link) as a symbolic link
+    /// to it, named by FROM's resolved path (a dependency's store path, not `$WORK/b002`), so
+    /// the output refers to FROM and keeps it alive without a copy of its files (dyn mode's
+    /// result, `nix/internal/linkTree.nix`).
+    LinkTree { from: String, to: String },
     /// Run the tests of `package`: `argv` (a test binary and its flags) in `cwd`, standard output
     /// and error written to the file `log` and to the build log. A non-zero exit fails the build
     /// with the package named and its output shown.
@@ -164,7 +170,9 @@ impl ExecStep {
                 .chain(env.iter().map(|(_, v)| v.as_str()))
                 .chain(argv.iter().map(String::as_str))
                 .collect(),
-            ExecStep::Move { from, to } | ExecStep::Copy { from, to } => vec![from, to],
+            ExecStep::Move { from, to }
+            | ExecStep::Copy { from, to }
+            | ExecStep::LinkTree { from, to } => vec![from, to],
             ExecStep::Symlink { target, link } => vec![target, link],
             ExecStep::Test { cwd, argv, log, .. } => std::iter::once(cwd.as_str())
                 .chain(argv.iter().map(String::as_str))

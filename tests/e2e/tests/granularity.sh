@@ -20,7 +20,7 @@ test_identical_binaries_package() {
 }
 
 # Early cutoff: a body-only edit of a main-module package rebuilds that package, the link and
-# the result copy, in package granularity too.
+# the result (links to the link's output), in package granularity too.
 test_incremental_rebuild_package() {
 	GRANULARITY=package
 	test_incremental_rebuild

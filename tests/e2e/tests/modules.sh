@@ -106,7 +106,7 @@ module_bump() { # vendorHash|lockfile module|package
 	# most the module cache, the dependencies' planner (package granularity) and go-modindex
 	# (go.mod changed), the module directories (a new module cache), the source's skeleton and
 	# the plan made from it (go.mod is in both), the planner, greet's two packages (module
-	# granularity: its group), main, the link and the result copy.
+	# granularity: its group), main, the link and the result (links to the link's output).
 	local built name
 	built="$(built_names "$LOG.p.v1.1.0")$(built_names "$LOG.v1.1.0")"
 	[ -z "${GODRV_E2E_DEBUG:-}" ] || grep -E "^(building|resolved)" "$LOG.v1.1.0" >&2

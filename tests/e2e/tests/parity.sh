@@ -110,7 +110,7 @@ test_allow_go_reference() {
 		return 1
 	}
 	[ "$("$out/bin/ldflags")" = "Hello, godrv! version $GOROOT-$nonce" ] &&
-		nix-store -q --references "$out" | grep -qxF "$GOROOT" || {
+		nix-store -qR "$out" | grep -qxF "$GOROOT" || {
 		echo "allowGoReference = true: $out does not print or refer to $GOROOT" >&2
 		return 1
 	}

@@ -78,7 +78,7 @@ remote_build_mode() { # dyn|ifd expr
 # synthetic module: every builder built a share and nothing but dyn's planners was built on the
 # coordinator (builder 1 has recursive-nix too: preferLocalBuild keeps the planners off it), the
 # binary equals go build's byte for byte, and after a body-only edit of `base` the builders are
-# sent only base's compile and the link (and in dyn mode the result copy; in IFD mode the plan).
+# sent only base's compile and the link (and in dyn mode the result (links to the link's output); in IFD mode the plan).
 test_remote_builders() {
 	local gran mode src out ref name fail=0 shares expr builder top
 	builders_up remote 2 ca-derivations,b1:recursive-nix
@@ -115,12 +115,12 @@ test_remote_builders() {
 			# (Not the planner's steps, which IFD mode builds remotely too: the source's skeleton and
 			# the plan pinned with the source.)
 			built_remotely "$LOG.remote" | awk '{ print $1 }' | grep -v -e '-plan\.json\.drv$' -e '^go-source-skeleton\.drv$' | sort | tr '\n' ' ' >"$SCRATCH/sent"
-			# dyn: the link and the copy of its output that is the result (both remote-1.drv); IFD:
+			# dyn: the link and the result, links to its output (both remote-1.drv); IFD:
 			# the link is the result.
 			top="remote-1\.drv remote-1\.drv"
 			[ "$mode" = dyn ] || top="remote-1\.drv"
 			grep -q -E "^go-example\.com-remote$mode${gran}x[0-9x]*-base\.drv $top $" "$SCRATCH/sent" || {
-				echo "$name: after a body-only edit of base, expected base's compile and the link (dyn: and the result copy) to be sent; sent: $(cat "$SCRATCH/sent")" >&2
+				echo "$name: after a body-only edit of base, expected base's compile and the link (dyn: and the result (links to the link's output)) to be sent; sent: $(cat "$SCRATCH/sent")" >&2
 				fail=1
 			}
 			built_locally "$LOG.remote" >"$SCRATCH/local"
@@ -162,7 +162,7 @@ test_remote_planner_needs_feature() {
 # of the resolved derivations Nix built them as included, and Go and godrv); a fresh store (a
 # chroot store under the scratch directory) with that cache as its only substituter builds the
 # next commit (a body-only edit of `base`) and builds only the planner, base's compile and the
-# link (dyn: and the result copy; IFD: and go-index and, in "module" granularity, std's plan
+# link (dyn: and the result (links to the link's output); IFD: and go-index and, in "module" granularity, std's plan
 # go-stdlib-plan.json: inputs of the plan only, built at evaluation time and so in no result's
 # closure, unless an earlier dyn build put them in the cache), substituting
 # everything else, std included. Both modes, both granularities.
@@ -215,7 +215,7 @@ test_remote_binary_cache() {
 			want="^cached-1-plan\.json\.drv (cached-1-unpinned-plan\.json\.drv )?cached-1\.drv $base (go-index\.drv )?go-source-skeleton\.drv (go-stdlib-plan\.json\.drv )?$"
 			[ "$mode" = ifd ] || want="^(cached-1-unpinned-plan\.json\.drv )?cached-1\.drv cached-1\.drv cached-1\.drv\.drv $base (go-index\.drv )?go-source-skeleton\.drv (go-stdlib-plan\.json\.drv )?$"
 			[[ $built =~ $want ]] || {
-				echo "$name: expected the fresh store to build the planner, the skeleton, base and the link only (IFD: and go-index, std's plan; dyn: and the result copy)" >&2
+				echo "$name: expected the fresh store to build the planner, the skeleton, base and the link only (IFD: and go-index, std's plan; dyn: and the result (links to the link's output))" >&2
 				fail=1
 			}
 		done
