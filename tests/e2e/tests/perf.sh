@@ -353,3 +353,30 @@ test_godrv_build_std_plan_cache() {
 		return 1
 	}
 }
+
+# A no-op (the same source built again; run (7) of BENCHMARKS.md saw the no-ops rise after the plan
+# made from the skeleton, suspected of resolving the skeleton and plan derivations again):
+# nix-build builds nothing and resolves no content-addressed derivation, in dyn and IFD mode (Nix
+# finds the result, and in IFD mode the plan, without resolving what they are made from). Counted
+# on Nix's internal-json log: build activities and "resolved derivation" activities; the first
+# build's log must show builds, so the count can see them.
+test_noop_builds_and_resolves_nothing() {
+	local src=$SCRATCH/noop builder expr log first built resolved
+	uncached_copy packages "$src"
+	for builder in buildWithDynDrv buildWithIFD; do
+		expr="(import $REPO/nix {}).$builder { pname = \"noop\"; version = \"1\"; src = $src; }"
+		for log in "$LOG.n1" "$LOG.n2"; do
+			nix-build --no-out-link -E "$expr" --log-format internal-json -v >/dev/null 2>"$log" || {
+				tail -20 "$log" >&2
+				return 1
+			}
+		done
+		first=$(grep -c '"action":"start".*"type":105[,}]' "$LOG.n1" || true)
+		built=$(grep -c '"action":"start".*"type":105[,}]' "$LOG.n2" || true)
+		resolved=$(grep -c 'resolved derivation: ' "$LOG.n2" || true)
+		[ "$first" -gt 0 ] && [ "$built" = 0 ] && [ "$resolved" = 0 ] || {
+			echo "$builder: the first build built $first derivation(s); the no-op after it built $built and resolved $resolved: $(grep -o "building '[^']*'\|resolved derivation: '[^']*'" "$LOG.n2" | head -5 | tr '\n' ' ')" >&2
+			return 1
+		}
+	done
+}
