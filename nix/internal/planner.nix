@@ -68,6 +68,11 @@ let
   # path changes with `src`: by its output path only, as in depsPlanner), not the module
   # directories (only the next step reads them).
   skeleton = lib.skeleton args.src;
+  modcacheByPath = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
+  # Dyn mode, granularity "module", with third-party modules (a module cache or a lockfile): the
+  # unpinned planner also writes the third-party part of its plan (the module groups, std's
+  # group they depend on) as a second output, which the module groups' registrar below reads.
+  withGroups = mode == "dyn" && config.granularity == "module" && (modcache != null || locked != null);
   unpinned =
     if config.addressing != "content-addressed" then
       null
@@ -84,16 +89,56 @@ let
               mode = "unpinned";
               nix = null;
               src = "${skeleton}";
-              modcache = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
+              modcache = modcacheByPath;
             }
           );
         }
         // lib.common.floatingCA
+        // (if withGroups then { outputs = [ "out" lib.contract.moduleGroupsOutput ]; } else { })
+      );
+  # The module groups' registrar (dyn mode, granularity "module"): registers that part's module
+  # groups inside recursive Nix; its output refers to their .drvs and is an input of the planner
+  # proper, which then finds them valid instead of adding them again after every edit. It reads
+  # nothing that changes with the main module's text or path: the part (content-addressed: the
+  # same path while the program's third-party modules and the packages it needs from them stay
+  # as they were), the toolchain, the module cache by its output path only, the module
+  # directories, the lockfile's modules, std's group (so std's group .drv is not added here
+  # either). After an edit Nix finds it built. If registering fails it says so and registers
+  # nothing: the planner proper then adds the groups itself.
+  moduleGroups =
+    if unpinned == null || !withGroups then
+      null
+    else
+      derivation (
+        {
+          name = "go-module-groups.json";
+          inherit system;
+          builder = "${godrv}/bin/godrv";
+          args = [ "plan" ];
+          godrvPlanConfig = builtins.toJSON (
+            {
+              inherit (config) addressing system go godrv cc inputs packageInputs lockedModules lockfile nix granularity;
+              mode = "module-groups";
+              name = "go-module-groups";
+              src = "";
+              modcache = modcacheByPath;
+              plan = "${unpinned.${lib.contract.moduleGroupsOutput}}";
+            }
+            // (if config ? stdPlan then { inherit (config) stdPlan; } else { })
+            // (if config ? moduleDirs then { inherit (config) moduleDirs; } else { })
+          );
+        }
+        // lib.common.floatingCA
+        // lib.common.recursiveNix
       );
   # The planner proper then pins (IFD) or registers (dyn) that plan with `src` itself, whose
   # files the source sets are, and runs no `go`. With input addressing it plans as well.
-  given = if unpinned == null then { } else { plan = "${unpinned}"; };
-  helpers = if unpinned == null then { } else { inherit skeleton; unpinnedPlan = unpinned; };
+  given =
+    (if unpinned == null then { } else { plan = "${unpinned}"; })
+    // (if moduleGroups == null then { } else { moduleGroups = "${moduleGroups}"; });
+  helpers =
+    (if unpinned == null then { } else { inherit skeleton; unpinnedPlan = unpinned; })
+    // (if moduleGroups == null then { } else { inherit moduleGroups; });
 in
 if mode == "dyn" then
   # In "module" granularity third-party modules are one derivation each, made by the program's

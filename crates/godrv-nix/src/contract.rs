@@ -23,6 +23,11 @@ pub struct Contract {
     /// Prefix of a source set's store name (`src-example.com-m-internal-x`: [`crate::source_set_name`],
     /// `nix/internal/sourceSets.nix`, which computes the same sets while evaluating).
     pub source_set_prefix: String,
+    /// The unpinned planner's second output (dyn mode, granularity "module"): the third-party
+    /// part of its plan ([`crate::module_groups::ModuleGroupsPlan`]), which the module groups'
+    /// registrar reads (`nix/internal/planner.nix`); `godrv plan` writes it to the path in the
+    /// environment variable of that name, as Nix sets it.
+    pub module_groups_output: String,
     /// The fields of a program planner's configuration (`godrvPlanConfig`, godrv's
     /// `PlanConfig`) that shape std's compile commands: all std's planners are given
     /// (`nix/internal/stdConfig.nix`), so every program with the same values shares std's
@@ -59,5 +64,6 @@ mod tests {
         assert!(c.source_set_prefix.ends_with('-') && c.source_set_prefix != c.module_store_prefix);
         assert!(c.fetcher_impure_env_vars.iter().any(|v| v == "NETRC"));
         assert!(c.std_shaping.iter().any(|f| f == "go"));
+        assert!(!c.module_groups_output.is_empty() && c.module_groups_output != "out");
     }
 }

@@ -17,6 +17,7 @@
 pub mod contract;
 pub mod daemon;
 pub mod module_dirs;
+pub mod module_groups;
 pub mod register;
 
 use std::collections::{BTreeMap, BTreeSet};

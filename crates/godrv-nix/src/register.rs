@@ -16,7 +16,7 @@ use godrv_derivation::{
 };
 
 use crate::module_dirs::KnownModules;
-use crate::{Addressing, Attr, DrvPlan, InputRef, SourceSet, Template, ToolInput};
+use crate::{Addressing, Attr, DrvPlan, InputRef, ModuleDir, SourceSet, Template, ToolInput};
 
 /// Why registering failed.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +195,8 @@ pub struct Toolchain {
 pub struct Registration {
     /// The top derivation's `.drv` path.
     pub top: StorePath,
+    /// Every action's `.drv` path, by plan key.
+    pub drvs: BTreeMap<String, StorePath>,
     /// The plan's distinct source sets.
     pub source_sets: usize,
     /// Of them, those found among [`Toolchain::source_sets`]: not added.
@@ -212,12 +214,42 @@ pub fn register(
     scratch: &Path,
     store: &mut dyn Store,
 ) -> Result<Registration, RegisterError> {
+    let (drvs, source_sets, source_sets_given) = register_actions(
+        &plan.actions,
+        plan.addressing,
+        std::slice::from_ref(&plan.top),
+        toolchain,
+        src_root,
+        scratch,
+        store,
+    )?;
+    Ok(Registration {
+        top: drvs[&plan.top].clone(),
+        drvs,
+        source_sets,
+        source_sets_given,
+    })
+}
+
+/// Writes the derivations of `roots` and of every action they depend on (`actions`, the
+/// templates of a plan or of a part of one: [`crate::module_groups::ModuleGroupsPlan`]) to
+/// `store`, then [`Store::finish`]; returns each one's `.drv` path by plan key, the number of
+/// distinct source sets and how many of them were given ([`Toolchain::source_sets`]).
+pub fn register_actions(
+    actions: &BTreeMap<String, Template>,
+    addressing: Addressing,
+    roots: &[String],
+    toolchain: &Toolchain,
+    src_root: &Path,
+    scratch: &Path,
+    store: &mut dyn Store,
+) -> Result<(BTreeMap<String, StorePath>, usize, usize), RegisterError> {
     let store_dir = StoreDir::default();
     let mut done: BTreeMap<String, Registered> = BTreeMap::new();
     let mut sources: BTreeMap<SourceSet, String> = BTreeMap::new();
     let mut given = 0;
-    for key in order(plan)? {
-        let template = &plan.actions[&key];
+    for key in order(actions, roots)? {
+        let template = &actions[&key];
         for set in template.sources() {
             if !sources.contains_key(set) {
                 let path = match given_source_set(&store_dir, set, src_root, toolchain)? {
@@ -237,7 +269,7 @@ pub fn register(
                 .deps()
                 .map(|dep| (done[&dep.key].drv.clone(), done[&dep.key].hash.clone())),
         );
-        if plan.addressing == Addressing::InputAddressed {
+        if addressing == Addressing::InputAddressed {
             if let Some(unknown) = drv
                 .inputs
                 .drvs
@@ -267,14 +299,8 @@ pub fn register(
         );
     }
     store.finish()?;
-    Ok(Registration {
-        top: done
-            .remove(&plan.top)
-            .expect("the top action is in the plan")
-            .drv,
-        source_sets: sources.len(),
-        source_sets_given: given,
-    })
+    let drvs = done.into_iter().map(|(key, r)| (key, r.drv)).collect();
+    Ok((drvs, sources.len(), given))
 }
 
 /// The path of `set` if it is one of the source sets the toolchain names as given (in the store
@@ -312,47 +338,58 @@ fn given_source_set(
     Ok(toolchain.source_sets.contains(&path).then_some(path))
 }
 
-/// Plan keys, dependencies first.
-fn order(plan: &DrvPlan) -> Result<Vec<String>, RegisterError> {
+/// The keys of `roots` and of every action they depend on, dependencies first.
+fn order(
+    actions: &BTreeMap<String, Template>,
+    roots: &[String],
+) -> Result<Vec<String>, RegisterError> {
     fn visit(
-        plan: &DrvPlan,
+        actions: &BTreeMap<String, Template>,
         key: &str,
-        seen: &mut BTreeMap<String, ()>,
+        seen: &mut BTreeSet<String>,
         out: &mut Vec<String>,
     ) -> Result<(), RegisterError> {
-        if seen.insert(key.to_string(), ()).is_some() {
+        if !seen.insert(key.to_string()) {
             return Ok(());
         }
-        for dep in plan.actions[key].deps() {
-            if !plan.actions.contains_key(&dep.key) {
+        for dep in actions[key].deps() {
+            if !actions.contains_key(&dep.key) {
                 return Err(RegisterError::MissingDependency(
                     key.to_string(),
                     dep.key.clone(),
                 ));
             }
-            visit(plan, &dep.key, seen, out)?;
+            visit(actions, &dep.key, seen, out)?;
         }
         out.push(key.to_string());
         Ok(())
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    visit(plan, &plan.top, &mut seen, &mut out)?;
+    for root in roots {
+        if !actions.contains_key(root) {
+            return Err(RegisterError::MissingDependency(
+                "the registration".to_string(),
+                root.clone(),
+            ));
+        }
+        visit(actions, root, &mut seen, &mut out)?;
+    }
     Ok(out)
 }
 
-/// Adds every module directory `plan` reads from the module cache `modcache` to `store`, each as
-/// its own source path (same content, same path: bumping one module leaves the others' paths and
-/// the derivations reading them unchanged). Returns directory → input. A module in `known` (the
+/// Adds every module directory of `modules` (those a plan reads: [`DrvPlan::modules`]) from the
+/// module cache `modcache` to `store`, each as its own source path (same content, same path:
+/// bumping one module leaves the others' paths and the derivations reading them unchanged). Returns directory → input. A module in `known` (the
 /// module cache's directories added ahead, an input of the planner) is taken from there: its
 /// tree is neither hashed nor added again.
-pub fn add_modules(
-    plan: &DrvPlan,
+pub fn add_modules<'a>(
+    modules: impl IntoIterator<Item = &'a ModuleDir>,
     modcache: &Path,
     known: Option<&KnownModules>,
     store: &mut dyn Store,
 ) -> Result<BTreeMap<String, InputRef>, RegisterError> {
-    plan.modules()
+    modules
         .into_iter()
         .map(|module| {
             let path = match known.and_then(|k| k.modules.get(&module.dir)) {

@@ -42,6 +42,10 @@ pub const STD_KEY: &str = "std";
 /// Derivation name of the standard library's group.
 pub const STD_NAME: &str = "go-stdlib";
 
+/// Prefix of a third-party module group's plan key (`module:example.com/greet@v1.1.0`, the first
+/// module of the group).
+pub const MODULE_KEY_PREFIX: &str = "module:";
+
 /// Why actions cannot be grouped.
 #[derive(Debug, thiserror::Error)]
 pub enum GroupError {
@@ -200,7 +204,12 @@ pub fn group_modules(plan: &mut Plan) -> Result<(), GroupError> {
                 )
             })
             .collect();
-        replace_with_group(plan, &moved, &format!("module:{}", modules[0]), group);
+        replace_with_group(
+            plan,
+            &moved,
+            &format!("{MODULE_KEY_PREFIX}{}", modules[0]),
+            group,
+        );
     }
     Ok(())
 }

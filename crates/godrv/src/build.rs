@@ -183,7 +183,9 @@ pub fn build_outside_nix(
     };
     let plan = make_plan(&inputs, scratch.path())?;
     let modules = match &modcache {
-        Some(cache) => godrv_nix::register::add_modules(&plan, cache, None, store.as_mut())?,
+        Some(cache) => {
+            godrv_nix::register::add_modules(plan.modules(), cache, None, store.as_mut())?
+        }
         None => BTreeMap::new(),
     };
     // Only an action reading outside its module's directory gets the whole cache.

@@ -41,8 +41,10 @@ enum Command {
     /// Plan a build inside a Nix build (the builder of the planner derivation).
     ///
     /// Reads its configuration as JSON from `--config` or the `godrvPlanConfig` attribute and
-    /// writes `$out`: the plan as JSON (`ifd`) or the top `.drv` after writing every per-package
-    /// derivation with `nix derivation add` (`dyn`).
+    /// writes `$out`: the plan as JSON (`ifd`, `unpinned`) or the top `.drv` after writing every
+    /// per-package derivation with `nix derivation add` (`dyn`). An unpinned planner with a
+    /// second output (`$groups`, named in nix/contract.json) also writes the third-party part of
+    /// the plan there; the module groups' registrar (`module-groups`) registers that part.
     Plan {
         /// The configuration (JSON; see `PlanConfig` in crates/godrv/src/request.rs).
         #[arg(long, env = "godrvPlanConfig")]
@@ -253,7 +255,10 @@ impl Cli {
             Command::Plan { config, out } => {
                 let config: PlanConfig = serde_json::from_str(&config)
                     .context("reading the planner configuration (godrvPlanConfig)")?;
-                planner::plan_in_nix(&config, &out)
+                // An unpinned planner's second output, as Nix names it in the environment.
+                let groups = std::env::var_os(&godrv_nix::contract().module_groups_output)
+                    .map(PathBuf::from);
+                planner::plan_in_nix(&config, &out, groups.as_deref())
             }
             Command::Modules { config, out } => {
                 let request: ModulesRequest = serde_json::from_str(&config)

@@ -31,7 +31,9 @@ pub fn module_dirs(request: &ModuleDirsRequest, out: &Path) -> Result<()> {
             )?))?)
         }
         PlanMode::Ifd => None,
-        PlanMode::Unpinned => bail!("godrv module-dirs takes mode dyn or ifd, not unpinned"),
+        mode @ (PlanMode::Unpinned | PlanMode::ModuleGroups) => {
+            bail!("godrv module-dirs takes mode dyn or ifd, not {mode:?}")
+        }
     };
     let known = KnownModules::of_cache(
         modcache,

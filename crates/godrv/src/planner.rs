@@ -9,9 +9,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use godrv_derivation::StorePath;
 use godrv_nix::module_dirs::KnownModules;
-use godrv_nix::register::Toolchain;
-use godrv_nix::{DrvPlan, InputRef, ToolInput};
-use godrv_plan::group::Granularity;
+use godrv_nix::module_groups::{ModuleGroupsPlan, RegisteredGroups};
+use godrv_nix::register::{Store, Toolchain};
+use godrv_nix::{DrvPlan, InputRef, ModuleDir, ToolInput};
+use godrv_plan::group::{Granularity, MODULE_KEY_PREFIX};
 
 use crate::fs::scratch_dir;
 use crate::lockfile;
@@ -22,9 +23,21 @@ use crate::register::{explain_nix_error, open_store, register_timed, toolchain};
 use crate::request::{PlanConfig, PlanMode};
 use crate::script::Packages;
 
-/// Plans as `config` says and writes the result to `out`.
-pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
+/// Plans as `config` says and writes the result to `out` (and, an unpinned planner given
+/// `groups`, the third-party part of the plan there: see [`godrv_nix::module_groups`]).
+pub fn plan_in_nix(config: &PlanConfig, out: &Path, groups: Option<&Path>) -> Result<()> {
     let scratch = scratch_dir()?;
+    if let (Some(groups), mode @ (PlanMode::Dyn | PlanMode::Ifd | PlanMode::ModuleGroups)) =
+        (groups, config.mode)
+    {
+        bail!(
+            "only an unpinned planner writes the plan's module groups ({}), not one of mode {mode:?}",
+            groups.display()
+        );
+    }
+    if config.mode == PlanMode::ModuleGroups {
+        return register_module_groups(config, scratch.path(), out);
+    }
     if let Some(file) = &config.plan {
         return place_given_plan(config, Path::new(file), scratch.path(), out);
     }
@@ -108,8 +121,15 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path) -> Result<()> {
         })?,
     };
     match config.mode {
-        PlanMode::Unpinned => write_plan(&plan, out),
-        PlanMode::Ifd | PlanMode::Dyn => place_plan(config, plan, src_root, scratch.path(), out),
+        PlanMode::Unpinned => {
+            if let Some(groups) = groups {
+                write_json(&ModuleGroupsPlan::of(&plan), groups)?;
+            }
+            write_plan(&plan, out)
+        }
+        PlanMode::Ifd | PlanMode::Dyn | PlanMode::ModuleGroups => {
+            place_plan(config, plan, src_root, scratch.path(), out)
+        }
     }
 }
 
@@ -125,14 +145,7 @@ fn place_given_plan(config: &PlanConfig, file: &Path, scratch: &Path, out: &Path
     }
     let plan: DrvPlan =
         crate::fs::read_json(file, "the plan", "an `unpinned` planner of this godrv")?;
-    let version = godrv_nix::contract().plan_version;
-    if plan.version != version {
-        bail!(
-            "the plan {} has version {}, this godrv reads {version}: its planner is another godrv's",
-            file.display(),
-            plan.version
-        );
-    }
+    check_version(file, plan.version)?;
     eprintln!(
         "godrv: {} actions planned from the source's skeleton ({}); no go runs here",
         plan.actions.len(),
@@ -141,9 +154,27 @@ fn place_given_plan(config: &PlanConfig, file: &Path, scratch: &Path, out: &Path
     place_plan(config, plan, Path::new(&config.src), scratch, out)
 }
 
+/// Fails unless a plan read from `file` has this godrv's plan version.
+fn check_version(file: &Path, found: u32) -> Result<()> {
+    let version = godrv_nix::contract().plan_version;
+    if found != version {
+        bail!(
+            "the plan {} has version {found}, this godrv reads {version}: its planner is another godrv's",
+            file.display(),
+        );
+    }
+    Ok(())
+}
+
 /// Writes `plan` as JSON to `out`.
 fn write_plan(plan: &DrvPlan, out: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(plan)?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+}
+
+/// Writes `value` as (compact) JSON to `out`.
+fn write_json(value: &impl serde::Serialize, out: &Path) -> Result<()> {
+    let json = serde_json::to_string(value)?;
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
 }
 
@@ -177,17 +208,66 @@ fn place_plan(
                 .with_context(|| format!("copying {top_file} to {}", out.display()))?;
             Ok(())
         }
-        PlanMode::Unpinned => write_plan(&plan, out),
+        PlanMode::Unpinned | PlanMode::ModuleGroups => write_plan(&plan, out),
     }
 }
 
-/// Registers `plan` (dyn mode) with the inputs `config` names; returns the top `.drv`.
+/// Registers `plan` (dyn mode) with the inputs `config` names; returns the top `.drv`. With
+/// [`PlanConfig::module_groups`], says how many of the plan's module groups were registered
+/// ahead (inputs of this planner: not added again).
 fn register_in_nix(
     config: &PlanConfig,
     plan: &DrvPlan,
     src_root: &Path,
     scratch: &Path,
 ) -> Result<StorePath> {
+    let (toolchain, mut store) = registration_toolchain(config, plan.modules())?;
+    let registration = register_timed(
+        plan,
+        &toolchain,
+        src_root,
+        &scratch.join("stage"),
+        store.as_mut(),
+    )
+    .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
+    if let Some(file) = &config.module_groups {
+        let ahead: RegisteredGroups = crate::fs::read_json(
+            Path::new(file),
+            "the module groups registered ahead",
+            "the module groups' registrar of this godrv",
+        )?;
+        let groups: Vec<(&String, &StorePath)> = registration
+            .drvs
+            .iter()
+            .filter(|(key, _)| key.starts_with(MODULE_KEY_PREFIX))
+            .collect();
+        let (given, added): (Vec<_>, Vec<_>) = groups
+            .iter()
+            .partition(|(key, drv)| ahead.groups.get(*key) == Some(&drv.to_absolute()));
+        eprintln!(
+            "godrv: module groups: {}, {} of them registered ahead (inputs, not added); added here: {}",
+            groups.len(),
+            given.len(),
+            if added.is_empty() {
+                "none".to_string()
+            } else {
+                added
+                    .iter()
+                    .map(|(key, _)| key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        );
+    }
+    Ok(registration.top)
+}
+
+/// The toolchain derivations are registered with (the inputs `config` names, `modules` taken
+/// from its module directories, module cache or lockfile) and the store to write to.
+fn registration_toolchain<'a>(
+    config: &PlanConfig,
+    modules: impl IntoIterator<Item = &'a ModuleDir>,
+) -> Result<(Toolchain, Box<dyn Store>)> {
     let nix = config
         .nix
         .as_deref()
@@ -195,7 +275,7 @@ fn register_in_nix(
     let mut store = open_store(Path::new(nix))?;
     let modules = match (&config.modcache, &config.locked_modules) {
         (Some(modcache), _) => godrv_nix::register::add_modules(
-            plan,
+            modules,
             Path::new(&modcache.path),
             known_modules(config)?.as_ref(),
             store.as_mut(),
@@ -221,15 +301,67 @@ fn register_in_nix(
             source_sets: config.source_sets.iter().cloned().collect(),
         },
     )?;
-    register_timed(
-        plan,
-        &toolchain,
-        src_root,
-        &scratch.join("stage"),
-        store.as_mut(),
-    )
-    .map(|registration| registration.top)
-    .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))
+    Ok((toolchain, store))
+}
+
+/// The module groups' registrar ([`PlanMode::ModuleGroups`]): registers the module groups of
+/// the third-party part of a plan ([`PlanConfig::plan`]) and writes the [`RegisteredGroups`]
+/// to `out`. Like std's group planner it only saves the program's planner time: if registering
+/// fails, it says so and writes no group, and the program's planner adds what it needs itself
+/// (and fails there, with the program's context, if that fails too).
+fn register_module_groups(config: &PlanConfig, scratch: &Path, out: &Path) -> Result<()> {
+    let file = config
+        .plan
+        .as_deref()
+        .map(Path::new)
+        .context("the module groups' registrar needs `plan`: the third-party part of a plan, written by an unpinned planner")?;
+    let t0 = Instant::now();
+    let registered = (|| -> Result<RegisteredGroups> {
+        let part: ModuleGroupsPlan = crate::fs::read_json(
+            file,
+            "the plan's module groups",
+            "an `unpinned` planner of this godrv",
+        )?;
+        check_version(file, part.version)?;
+        let (toolchain, mut store) = registration_toolchain(config, part.modules())?;
+        let roots: Vec<String> = part.groups.iter().cloned().collect();
+        let (drvs, _, _) = godrv_nix::register::register_actions(
+            &part.actions,
+            part.addressing,
+            &roots,
+            &toolchain,
+            Path::new(&config.src),
+            &scratch.join("stage"),
+            store.as_mut(),
+        )
+        .map_err(|e| anyhow::anyhow!(explain_nix_error(e.to_string())))?;
+        Ok(RegisteredGroups {
+            groups: roots
+                .into_iter()
+                .map(|key| {
+                    let drv = drvs[&key].to_absolute();
+                    (key, drv)
+                })
+                .collect(),
+        })
+    })();
+    let registered = match registered {
+        Ok(registered) => {
+            eprintln!(
+                "godrv: {} module groups registered ahead in {} ms",
+                registered.groups.len(),
+                t0.elapsed().as_millis()
+            );
+            registered
+        }
+        Err(e) => {
+            eprintln!(
+                "godrv: warning: registering the module groups ahead failed, so the program's planner adds them itself: {e:#}"
+            );
+            RegisteredGroups::default()
+        }
+    };
+    write_json(&registered, out)
 }
 
 /// The module directories `config` names ([`PlanConfig::module_dirs`]), if any.
@@ -271,7 +403,7 @@ fn plan_std_group(
                 PlanMode::Dyn => {
                     Some(register_in_nix(config, &plan, inputs.src_root, scratch)?.to_absolute())
                 }
-                PlanMode::Ifd | PlanMode::Unpinned => None,
+                PlanMode::Ifd | PlanMode::Unpinned | PlanMode::ModuleGroups => None,
             };
             StdGroupPlan {
                 plan: Some(std),
@@ -288,8 +420,7 @@ fn plan_std_group(
             }
         }
     };
-    let json = serde_json::to_string(&written)?;
-    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+    write_json(&written, out)
 }
 
 #[cfg(test)]
@@ -335,7 +466,7 @@ mod tests {
         std::fs::write(src.join("a.go"), text).unwrap();
         let plan = unpinned_plan_file(dir.path(), godrv_nix::contract().plan_version);
         let out = dir.path().join("out");
-        plan_in_nix(&config("ifd", &src, &plan), &out).unwrap();
+        plan_in_nix(&config("ifd", &src, &plan), &out, None).unwrap();
         serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
     }
 
@@ -370,8 +501,12 @@ mod tests {
     fn a_given_plan_of_another_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let plan = unpinned_plan_file(dir.path(), 999);
-        let err =
-            plan_in_nix(&config("ifd", dir.path(), &plan), &dir.path().join("out")).unwrap_err();
+        let err = plan_in_nix(
+            &config("ifd", dir.path(), &plan),
+            &dir.path().join("out"),
+            None,
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("has version 999"), "{err:#}");
     }
 
@@ -382,6 +517,7 @@ mod tests {
         let err = plan_in_nix(
             &config("unpinned", dir.path(), &plan),
             &dir.path().join("out"),
+            None,
         )
         .unwrap_err();
         assert!(

@@ -184,7 +184,14 @@ pub enum PlanMode {
     /// `$out` is the plan as JSON without the source sets' and modules' hashes: the plan made
     /// from the source's skeleton (`godrv skeleton`), which a `dyn` or `ifd` planner given it as
     /// [`PlanConfig::plan`] registers or pins with the source itself (nix/internal/planner.nix).
+    /// In dyn mode, granularity "module", it also writes the third-party part of the plan
+    /// (`godrv_nix::module_groups::ModuleGroupsPlan`) to its second output.
     Unpinned,
+    /// The module groups' registrar (dyn mode): registers the module groups of
+    /// [`PlanConfig::plan`], the third-party part an unpinned planner wrote, and writes a
+    /// `godrv_nix::module_groups::RegisteredGroups` to `$out` (the program's planner's
+    /// [`PlanConfig::module_groups`]); `src` is not read.
+    ModuleGroups,
 }
 
 /// The planner derivation's configuration, as the Nix library's `planner` writes it
@@ -262,6 +269,12 @@ pub struct PlanConfig {
     /// with `src`, whose files the source sets are made of.
     #[serde(default)]
     pub plan: Option<String>,
+    /// Dyn mode, granularity "module": the module groups' registrar's output (a
+    /// `godrv_nix::module_groups::RegisteredGroups` file, `moduleGroups` in
+    /// nix/internal/planner.nix), an input of this planner: the module groups' `.drv`s are in
+    /// its input closure, so they are not added again. Read only to say how many were.
+    #[serde(default)]
+    pub module_groups: Option<String>,
     #[serde(flatten)]
     pub request: BuildRequest,
 }
@@ -349,6 +362,7 @@ mod tests {
             module_dirs: None,
             source_sets: Vec::new(),
             plan: None,
+            module_groups: None,
             request: BuildRequest::default(),
         };
         let json = serde_json::to_value(&config).unwrap();

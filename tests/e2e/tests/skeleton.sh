@@ -127,3 +127,65 @@ test_plan_not_rebuilt_after_body_edit() {
 		done
 	done
 }
+
+# The module groups registered ahead (dyn, granularity "module"): after a body-only edit and
+# after an added function in the main module, the module groups' registrar
+# (`go-module-groups.json`, which registers the third-party module groups from the unpinned
+# planner's second output) is not built again, and the planner proper adds no module group: its
+# log says every group's .drv is the one registered ahead (an input of it, so valid) and that it
+# added none. With a module cache (examples/dep, vendorHash) and with a lockfile
+# (examples/deplock), each on its own copy; after every edit the binary equals go build's.
+test_module_groups_registered_ahead() {
+	local name src expr file nonce edit out ref groups
+	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS='' PATH="$GOROOT/bin:/usr/bin" \
+		go build -o "$SCRATCH/refbuild" .) || return 1
+	for name in dep deplock; do
+		src=$SCRATCH/groups-$name
+		uncached_copy "$name" "$src"
+		file=$src/main.go
+		case $name in
+		dep) expr="vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\";" ;;
+		deplock) expr="modules = $src/godrv.lock;" ;;
+		esac
+		expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"groups-$name\"; version = \"1\"; src = $src; $expr
+			env.GOPROXY = \"file://\${builtins.path { path = $REPO/testdata/goproxy; name = \"goproxy\"; }}\"; }"
+		nonce=$(date +%s%N)
+		for edit in none body function; do
+			case $edit in
+			none) ;;
+			# The printed text: a body only.
+			body) sed -i "s/fmt.Println(shout.Shout(greet.Hello()))/fmt.Println(shout.Shout(greet.Hello()) + \"$nonce\")/" "$file" ;;
+			# A new exported function: the export data changes, not the header.
+			function) echo "func Added$nonce() int { return $((nonce % 1000)) }" >>"$file" ;;
+			esac
+			out=$(nix-build --no-out-link -E "$expr" 2>"$LOG.$name.$edit") || {
+				tail -20 "$LOG.$name.$edit" >&2
+				return 1
+			}
+			groups=$(sed -n 's/^.*godrv: module groups: \([0-9]*\), \([0-9]*\) of them registered ahead (inputs, not added); added here: none$/\1 \2/p' "$LOG.$name.$edit")
+			[ -n "$groups" ] && [ "${groups% *}" = "${groups#* }" ] && [ "${groups% *}" -ge 2 ] || {
+				echo "$name, edit $edit: expected the planner proper to find every module group (2 modules) registered ahead and to add none:" >&2
+				grep 'godrv:' "$LOG.$name.$edit" >&2
+				return 1
+			}
+			if [ $edit != none ]; then
+				lacks "$LOG.$name.$edit" -q "^building '[^']*-go-module-groups\.json\.drv'" &&
+					lacks "$LOG.$name.$edit" -q "^building '[^']*-unpinned-plan\.json\.drv'" &&
+					grep -q "^building '/nix/store/[a-z0-9]*-groups-$name-1\.drv\.drv'" "$LOG.$name.$edit" || {
+					echo "$name, edit $edit: expected the planner proper to be built, and neither the plan nor the module groups' registrar; built: $(grep "^building '" "$LOG.$name.$edit" | tr '\n' ' ')" >&2
+					return 1
+				}
+			fi
+			ref=$SCRATCH/groups-ref-$name-$edit
+			GOROOT=$GOROOT "$SCRATCH/refbuild" -request '{}' -src "$src" -out "$ref" \
+				-goproxy "file://$REPO/testdata/goproxy" -scratch "$SCRATCH/refscratch" 2>"$LOG.ref" || {
+				tail -20 "$LOG.ref" >&2
+				return 1
+			}
+			cmp "$ref/bin/$name" "$out/bin/$name" || {
+				echo "$name, edit $edit: the binary differs from go build's" >&2
+				return 1
+			}
+		done
+	done
+}
