@@ -128,15 +128,16 @@ test_plan_not_rebuilt_after_body_edit() {
 	done
 }
 
-# The module groups registered ahead (dyn, granularity "module"): after a body-only edit and
-# after an added function in the main module, the module groups' registrar
+# The module groups registered ahead (dyn, granularity "module"): after a body-only edit, after
+# an added function in the main module and after its module path is renamed (the plan is made
+# again, its third-party part is the same), the module groups' registrar
 # (`go-module-groups.json`, which registers the third-party module groups from the unpinned
 # planner's second output) is not built again, and the planner proper adds no module group: its
 # log says every group's .drv is the one registered ahead (an input of it, so valid) and that it
 # added none. With a module cache (examples/dep, vendorHash) and with a lockfile
 # (examples/deplock), each on its own copy; after every edit the binary equals go build's.
 test_module_groups_registered_ahead() {
-	local name src expr file nonce edit out ref groups
+	local name src expr file nonce edit out ref groups bin
 	(cd tests/e2e/refbuild && GOCACHE=$SCRATCH/gocache GOTOOLCHAIN=local GOFLAGS='' PATH="$GOROOT/bin:/usr/bin" \
 		go build -o "$SCRATCH/refbuild" .) || return 1
 	for name in dep deplock; do
@@ -150,9 +151,19 @@ test_module_groups_registered_ahead() {
 		expr="(import $REPO/nix {}).buildWithDynDrv { pname = \"groups-$name\"; version = \"1\"; src = $src; $expr
 			env.GOPROXY = \"file://\${builtins.path { path = $REPO/testdata/goproxy; name = \"goproxy\"; }}\"; }"
 		nonce=$(date +%s%N)
-		for edit in none body function; do
+		bin=$name
+		for edit in none body function rename; do
 			case $edit in
 			none) ;;
+			# Another module path: the plan changes (every import path of the main module).
+			rename)
+				bin=renamed$nonce
+				sed -i "s|^module example.com/$name\$|module example.com/$bin|" "$src/go.mod"
+				grep -q "^module example.com/$bin\$" "$src/go.mod" || {
+					echo "the rename did not apply to $src/go.mod" >&2
+					return 1
+				}
+				;;
 			# The printed text: a body only.
 			body) sed -i "s/fmt.Println(shout.Shout(greet.Hello()))/fmt.Println(shout.Shout(greet.Hello()) + \"$nonce\")/" "$file" ;;
 			# A new exported function: the export data changes, not the header.
@@ -168,21 +179,31 @@ test_module_groups_registered_ahead() {
 				grep 'godrv:' "$LOG.$name.$edit" >&2
 				return 1
 			}
-			if [ $edit != none ]; then
+			case $edit in
+			none) ;;
+			rename)
+				lacks "$LOG.$name.$edit" -q "^building '[^']*-go-module-groups\.json\.drv'" &&
+					grep -q "^building '[^']*-unpinned-plan\.json\.drv'" "$LOG.$name.$edit" || {
+					echo "$name, edit $edit: expected the plan to be built again, and not the module groups' registrar; built: $(grep "^building '" "$LOG.$name.$edit" | tr '\n' ' ')" >&2
+					return 1
+				}
+				;;
+			*)
 				lacks "$LOG.$name.$edit" -q "^building '[^']*-go-module-groups\.json\.drv'" &&
 					lacks "$LOG.$name.$edit" -q "^building '[^']*-unpinned-plan\.json\.drv'" &&
 					grep -q "^building '/nix/store/[a-z0-9]*-groups-$name-1\.drv\.drv'" "$LOG.$name.$edit" || {
 					echo "$name, edit $edit: expected the planner proper to be built, and neither the plan nor the module groups' registrar; built: $(grep "^building '" "$LOG.$name.$edit" | tr '\n' ' ')" >&2
 					return 1
 				}
-			fi
+				;;
+			esac
 			ref=$SCRATCH/groups-ref-$name-$edit
 			GOROOT=$GOROOT "$SCRATCH/refbuild" -request '{}' -src "$src" -out "$ref" \
 				-goproxy "file://$REPO/testdata/goproxy" -scratch "$SCRATCH/refscratch" 2>"$LOG.ref" || {
 				tail -20 "$LOG.ref" >&2
 				return 1
 			}
-			cmp "$ref/bin/$name" "$out/bin/$name" || {
+			cmp "$ref/bin/$bin" "$out/bin/$bin" || {
 				echo "$name, edit $edit: the binary differs from go build's" >&2
 				return 1
 			}
