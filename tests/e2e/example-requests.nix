@@ -15,7 +15,7 @@ let
   # Planner configuration fields that are not part of the request.
   notRequest = [
     "mode" "system" "name" "addressing" "src" "go" "godrv" "cc" "modcache" "nix"
-    "inputs" "packageInputs" "lockedModules" "lockfile" "goCacheSeed" "stdPlan" "moduleDirs" "sourceSets" "plan"
+    "inputs" "packageInputs" "lockedModules" "lockfile" "goCacheSeed" "stdPlan" "moduleDirs" "sourceSets" "plan" "moduleGroups"
   ];
   line =
     attr: e:
