@@ -55,10 +55,11 @@ enum Command {
     },
     /// Replay one planned action (the builder of every per-package derivation).
     Exec,
-    /// Copy the source tree SRC to OUT with what `go build -n` reads of it and nothing else:
-    /// every non-test `.go` file cut to its header (package clause, imports, build constraints,
-    /// cgo preamble) and its `//go:embed` comments, every other file whole (the builder of the
-    /// skeleton derivation the program's plan is made from; nix/internal/skeleton.nix).
+    /// Write to OUT, as one NAR file, a copy of the source tree SRC with what `go build -n` reads
+    /// of it and nothing else: every non-test `.go` file cut to its header (package clause,
+    /// imports, build constraints, cgo preamble) and its `//go:embed` comments, every other file
+    /// whole (the builder of the skeleton derivation the program's plan is made from;
+    /// nix/internal/skeleton.nix; `godrv plan` unpacks it).
     Skeleton {
         /// The source tree.
         #[arg(env = "src")]

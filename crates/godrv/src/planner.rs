@@ -43,10 +43,16 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path, groups: Option<&Path>) -> Re
     }
     // std's planner has no source: the directory go starts in (empty) stands in for it.
     let std_root = scratch.path().join("go/std");
+    let unpacked = scratch.path().join("source");
     let src_root = if config.std {
         std::fs::create_dir_all(&std_root)
             .with_context(|| format!("creating {}", std_root.display()))?;
         std_root.as_path()
+    } else if is_nar(Path::new(&config.src))? {
+        godrv_derivation::nar::unpack_nar(Path::new(&config.src), &unpacked).context(
+            "unpacking the source (a regular file as `src` is a NAR: the source's skeleton, made by `godrv skeleton`)",
+        )?;
+        unpacked.as_path()
     } else {
         Path::new(&config.src)
     };
@@ -131,6 +137,15 @@ pub fn plan_in_nix(config: &PlanConfig, out: &Path, groups: Option<&Path>) -> Re
             place_plan(config, plan, src_root, scratch.path(), out)
         }
     }
+}
+
+/// Whether the source `src` is a NAR of the tree (the output of `godrv skeleton`,
+/// nix/internal/skeleton.nix) rather than the tree: the one rule is that a regular file is a
+/// NAR. A directory (or a symlink to one) is the tree, planned in place.
+fn is_nar(src: &Path) -> Result<bool> {
+    let meta =
+        std::fs::metadata(src).with_context(|| format!("reading the source {}", src.display()))?;
+    Ok(meta.is_file())
 }
 
 /// The second step of a plan made from the source's skeleton (`config.plan`, written by an

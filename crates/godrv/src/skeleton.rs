@@ -11,7 +11,14 @@
 //! `go.work`, `vendor/modules.txt`, assembly, C and header files (their build constraints),
 //! embedded files and any other file, and a `.go` file the header lexer does not lex (never a
 //! skeleton go could read differently).
+//!
+//! The output is **one file**, the NAR of that tree (`godrv_derivation::nar::write_nar`), not the
+//! tree: Nix registers a content-addressed output with work per file (canonicalising each,
+//! NAR-hashing the tree, rewriting it), which on a large source (rclone: 1,344 files) cost
+//! more than making the skeleton, on every edit. The one reader, the `unpinned` planner, unpacks
+//! it into its scratch directory (`godrv plan`: a `src` that is a regular file is such a NAR).
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -33,15 +40,27 @@ pub struct Summary {
     pub not_lexed: Vec<(PathBuf, NotLexed)>,
 }
 
-/// Writes the skeleton of the tree `src` to `out`, which must not exist.
+/// Writes the NAR of the skeleton of the tree `src` to the file `out`, which must not exist
+/// (the tree itself is made in a scratch directory, then archived).
 pub fn make_skeleton(src: &Path, out: &Path) -> Result<Summary> {
     let meta =
         std::fs::metadata(src).with_context(|| format!("reading the source {}", src.display()))?;
     if !meta.is_dir() {
         bail!("the source {} is not a directory", src.display());
     }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    let scratch = crate::fs::scratch_dir()?;
+    let tree = scratch.path().join("skeleton");
     let mut summary = Summary::default();
-    copy_dir(src, out, Path::new(""), &mut summary)?;
+    copy_dir(src, &tree, Path::new(""), &mut summary)?;
+    let mut writer = std::io::BufWriter::new(file);
+    godrv_derivation::nar::write_nar(&tree, &mut writer)
+        .and_then(|()| writer.flush())
+        .with_context(|| format!("writing the skeleton's NAR to {}", out.display()))?;
     Ok(summary)
 }
 
@@ -144,8 +163,11 @@ mod tests {
         std::os::unix::fs::symlink("p/p.go", src.join("link.go")).unwrap();
         std::fs::create_dir(src.join("empty")).unwrap();
 
+        let nar = dir.path().join("skeleton.nar");
+        let summary = make_skeleton(&src, &nar).unwrap();
+        assert!(std::fs::metadata(&nar).unwrap().is_file());
         let out = dir.path().join("out");
-        let summary = make_skeleton(&src, &out).unwrap();
+        godrv_derivation::nar::unpack_nar(&nar, &out).unwrap();
 
         assert_eq!(read(&out, "p/p.go"), "package p\n\nimport \"fmt\"\n\n\n");
         for whole in [
@@ -177,7 +199,7 @@ mod tests {
     fn an_existing_output_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "src/a.go", "package a\n");
-        std::fs::create_dir(dir.path().join("out")).unwrap();
+        std::fs::write(dir.path().join("out"), "").unwrap();
         let err = make_skeleton(&dir.path().join("src"), &dir.path().join("out")).unwrap_err();
         assert!(format!("{err:#}").contains("creating"), "{err:#}");
     }
