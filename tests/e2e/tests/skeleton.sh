@@ -11,7 +11,7 @@
 # cgo-pkgconfig (pkg-config run in the package directory), embed (patterns and the embedded
 # files), gotests and testlayout (test files, the test mains), vendored (vendor/), replace and
 # workspace (other module directories, go.work), dep (a module cache) and deplock (a lockfile).
-# And the skeleton is not the source: some file of each was cut.
+# And the skeleton (one file, a NAR, unpacked here) is not the source: some file of each was cut.
 test_skeleton_plan_is_the_source_plan() {
 	local attr skel src from_skel from_src failed=0
 	for attr in cgo cgo-pkgconfig embed gotests testlayout vendored replace workspace dep deplock; do
@@ -25,7 +25,13 @@ test_skeleton_plan_is_the_source_plan() {
 			tail -20 "$LOG.k" >&2
 			return 1
 		}
-		diff -rq "$skel" "$src" >"$SCRATCH/skel.diff" && {
+		# The skeleton is one file, the NAR of the tree (godrv skeleton): unpacked to compare.
+		rm -rf "$SCRATCH/skel-tree"
+		nix-store --restore "$SCRATCH/skel-tree" <"$skel" || {
+			echo "$attr: the skeleton $skel is not a NAR" >&2
+			return 1
+		}
+		diff -rq "$SCRATCH/skel-tree" "$src" >"$SCRATCH/skel.diff" && {
 			echo "$attr: the skeleton $skel is the source $src: no file was cut, nothing is checked" >&2
 			return 1
 		}
