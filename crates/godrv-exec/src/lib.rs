@@ -760,6 +760,26 @@ mod tests {
         );
     }
 
+    /// The dyn-mode result's build: `step` alone, with `dep` as its one dependency (`$WORK/b002`),
+    /// writing `out`.
+    fn result_env(tmp: &Path, step: ExecStep, dep: &Path, out: &Path) -> BuildEnv {
+        BuildEnv {
+            name: "hello".into(),
+            spec: ActionSpec {
+                steps: vec![step],
+                deps: 1,
+                keep: vec![],
+                forbid_goroot_reference: false,
+                members: Default::default(),
+            },
+            goroot: tmp.to_path_buf(),
+            out: out.to_path_buf(),
+            deps: vec![dep.to_path_buf()],
+            scratch: tmp.join("build"),
+            ..Default::default()
+        }
+    }
+
     /// Regression: the dyn-mode result copies a whole dependency output (a directory).
     #[test]
     fn copy_of_a_directory_dependency_copies_the_tree() {
@@ -768,25 +788,11 @@ mod tests {
         fs::create_dir_all(dep.join("bin")).unwrap();
         fs::write(dep.join("bin/hello"), "binary").unwrap();
         let out = tmp.path().join("out");
-        let env = BuildEnv {
-            name: "hello".into(),
-            spec: ActionSpec {
-                steps: vec![ExecStep::Copy {
-                    from: "$WORK/b002".into(),
-                    to: "$OUT".into(),
-                }],
-                deps: 1,
-                keep: vec![],
-                forbid_goroot_reference: false,
-                members: Default::default(),
-            },
-            goroot: tmp.path().to_path_buf(),
-            out: out.clone(),
-            deps: vec![dep],
-            scratch: tmp.path().join("build"),
-            ..Default::default()
+        let step = ExecStep::Copy {
+            from: "$WORK/b002".into(),
+            to: "$OUT".into(),
         };
-        run(&env).unwrap();
+        run(&result_env(tmp.path(), step, &dep, &out)).unwrap();
         assert_eq!(fs::read_to_string(out.join("bin/hello")).unwrap(), "binary");
     }
 
@@ -802,25 +808,11 @@ mod tests {
         fs::write(dep.join("bin/linux_arm64/hello"), "cross binary").unwrap();
         std::os::unix::fs::symlink("hello", dep.join("bin/hi")).unwrap();
         let out = tmp.path().join("out");
-        let env = BuildEnv {
-            name: "hello".into(),
-            spec: ActionSpec {
-                steps: vec![ExecStep::LinkTree {
-                    from: "$WORK/b002".into(),
-                    to: "$OUT".into(),
-                }],
-                deps: 1,
-                keep: vec![],
-                forbid_goroot_reference: false,
-                members: Default::default(),
-            },
-            goroot: tmp.path().to_path_buf(),
-            out: out.clone(),
-            deps: vec![dep.clone()],
-            scratch: tmp.path().join("build"),
-            ..Default::default()
+        let step = ExecStep::LinkTree {
+            from: "$WORK/b002".into(),
+            to: "$OUT".into(),
         };
-        run(&env).unwrap();
+        run(&result_env(tmp.path(), step, &dep, &out)).unwrap();
         let dep = fs::canonicalize(&dep).unwrap();
         for (file, contents) in [
             ("bin/hello", "binary"),
