@@ -68,6 +68,19 @@ let
   # path changes with `src`: by its output path only, as in depsPlanner), not the module
   # directories (only the next step reads them).
   skeleton = lib.skeleton args.src;
+  # A derivation `godrv plan` builds from `planConfig` (godrv's `PlanConfig`), with `extra`
+  # attributes (content addressing, recursive Nix, outputs).
+  planDerivation = drvName: planConfig: extra:
+    derivation (
+      {
+        name = drvName;
+        inherit system;
+        builder = "${godrv}/bin/godrv";
+        args = [ "plan" ];
+        godrvPlanConfig = builtins.toJSON planConfig;
+      }
+      // extra
+    );
   modcacheByPath = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
   # Dyn mode, granularity "module", with third-party modules (a module cache or a lockfile): the
   # unpinned planner also writes the third-party part of its plan (the module groups, std's
@@ -77,25 +90,17 @@ let
     if config.addressing != "content-addressed" then
       null
     else
-      derivation (
-        {
-          name = "${name}-unpinned-plan.json";
-          inherit system;
-          builder = "${godrv}/bin/godrv";
-          args = [ "plan" ];
-          godrvPlanConfig = builtins.toJSON (
-            removeAttrs config [ "moduleDirs" ]
-            // {
-              mode = "unpinned";
-              nix = null;
-              src = "${skeleton}";
-              modcache = modcacheByPath;
-            }
-          );
-        }
-        // lib.common.floatingCA
-        // (if withGroups then { outputs = [ "out" lib.contract.moduleGroupsOutput ]; } else { })
-      );
+      planDerivation "${name}-unpinned-plan.json"
+        (
+          removeAttrs config [ "moduleDirs" ]
+          // {
+            mode = "unpinned";
+            nix = null;
+            src = "${skeleton}";
+            modcache = modcacheByPath;
+          }
+        )
+        (lib.common.floatingCA // (if withGroups then { outputs = [ "out" lib.contract.moduleGroupsOutput ]; } else { }));
   # The module groups' registrar (dyn mode, granularity "module"): registers that part's module
   # groups inside recursive Nix; its output refers to their .drvs and is an input of the planner
   # proper, which then finds them valid instead of adding them again after every edit. It reads
@@ -109,28 +114,20 @@ let
     if unpinned == null || !withGroups then
       null
     else
-      derivation (
-        {
-          name = "go-module-groups.json";
-          inherit system;
-          builder = "${godrv}/bin/godrv";
-          args = [ "plan" ];
-          godrvPlanConfig = builtins.toJSON (
-            {
-              inherit (config) addressing system go godrv cc inputs packageInputs lockedModules lockfile nix granularity;
-              mode = "module-groups";
-              name = "go-module-groups";
-              src = "";
-              modcache = modcacheByPath;
-              plan = "${unpinned.${lib.contract.moduleGroupsOutput}}";
-            }
-            // (if config ? stdPlan then { inherit (config) stdPlan; } else { })
-            // (if config ? moduleDirs then { inherit (config) moduleDirs; } else { })
-          );
-        }
-        // lib.common.floatingCA
-        // lib.common.recursiveNix
-      );
+      planDerivation "go-module-groups.json"
+        (
+          {
+            inherit (config) addressing system go godrv cc inputs packageInputs lockedModules lockfile nix granularity;
+            mode = "module-groups";
+            name = "go-module-groups";
+            src = "";
+            modcache = modcacheByPath;
+            plan = "${unpinned.${lib.contract.moduleGroupsOutput}}";
+          }
+          // (if config ? stdPlan then { inherit (config) stdPlan; } else { })
+          // (if config ? moduleDirs then { inherit (config) moduleDirs; } else { })
+        )
+        (lib.common.floatingCA // lib.common.recursiveNix);
   # The planner proper then pins (IFD) or registers (dyn) that plan with `src` itself, whose
   # files the source sets are, and runs no `go`. With input addressing it plans as well.
   given =
@@ -153,11 +150,5 @@ if mode == "dyn" then
   )
   // helpers
 else
-  derivation {
-    name = "${name}-plan.json";
-    inherit system;
-    builder = "${godrv}/bin/godrv";
-    args = [ "plan" ];
-    godrvPlanConfig = builtins.toJSON (config // given);
-  }
+  planDerivation "${name}-plan.json" (config // given) { }
   // helpers
