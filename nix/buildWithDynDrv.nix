@@ -42,8 +42,8 @@
 #                  over { name; env; modRoot; impureEnvVars; } — env is go's environment for
 #                  go mod download, impureEnvVars are passed on to go
 #
-# The result is a derivation whose output holds bin/<name> for each program; with doCheck it
-# depends on the test runs. `.testBinaries` builds the test binaries (bin/<pkg>.test) without
+# The result is a derivation whose output holds bin/<name> (a link to the program) for each
+# program; with doCheck it depends on the test runs and is the same store path as without. `.testBinaries` builds the test binaries (bin/<pkg>.test) without
 # running them.
 { toolchain, lib }:
 args:

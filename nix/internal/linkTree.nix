@@ -4,7 +4,9 @@
 # as nixpkgs' symlinkJoin makes them. It gives nix-build something to build and a place for
 # `meta`; its output refers to `path`, which is therefore in its runtime closure; nothing is
 # copied (a copy of the binary, 30–60 MB on a real program, was copied and hashed again after
-# every edit: docs/profile.md).
+# every edit: docs/profile.md). A link of `path` with an absolute target (go-checked's, the result
+# with the tests run: a link into the link's output) is made again with that target: the output
+# then refers to the link's output, and is the same with and without the tests (one store path).
 #
 # Arguments:
 #   args  the builder's arguments (its name: nameOf args)

@@ -629,7 +629,9 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
 }
 
 /// Makes `to` a tree of symbolic links to `from` (see [`ExecStep::LinkTree`]): its directories
-/// made, every other entry (a file, a symbolic link) linked to by its path under `from`.
+/// made, a symbolic link with an absolute target (a link tree's link into a store path) made
+/// again with that target, every other entry (a file, a relative symbolic link, which would
+/// resolve elsewhere at the new place) linked to by its path under `from`.
 fn link_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
     let link = |target: &Path, link: &Path| {
         create_parent(link)?;
@@ -645,8 +647,12 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), ExecError> {
     for entry in fs::read_dir(from).map_err(io_err("reading", from))? {
         let entry = entry.map_err(io_err("reading", from))?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().map_err(io_err("reading", &src))?.is_dir() {
+        let kind = entry.file_type().map_err(io_err("reading", &src))?;
+        if kind.is_dir() {
             link_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            let target = fs::read_link(&src).map_err(io_err("reading", &src))?;
+            link(if target.is_absolute() { &target } else { &src }, &dst)?;
         } else {
             link(&src, &dst)?;
         }
@@ -827,6 +833,85 @@ mod tests {
             assert_eq!(fs::read_to_string(out.join(file)).unwrap(), contents);
         }
         assert!(out.join("bin").symlink_metadata().unwrap().is_dir());
+    }
+
+    /// With the tests run, the result (`go-checked`, a link tree of the build's result) and dyn's
+    /// link tree of it must not copy the binary, and dyn's result must be the same content (so
+    /// the same content-addressed path) with and without the tests: a symbolic link with an
+    /// absolute target is made again with that target; a relative one (which would resolve
+    /// elsewhere at the new place) is linked to by its path, as a file is.
+    #[test]
+    fn link_tree_keeps_absolute_links_and_links_to_relative_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let build = tmp.path().join("store/build");
+        fs::create_dir_all(build.join("bin")).unwrap();
+        fs::write(build.join("bin/hello"), "binary").unwrap();
+        std::os::unix::fs::symlink("hello", build.join("bin/hi")).unwrap();
+        std::os::unix::fs::symlink("/elsewhere/tool", build.join("bin/tool")).unwrap();
+        let link_tree = |name: &str, from: &Path| {
+            let (work, out) = (
+                tmp.path().join(format!("{name}-work")),
+                tmp.path().join(name),
+            );
+            fs::create_dir_all(&work).unwrap();
+            let step = ExecStep::LinkTree {
+                from: "$WORK/b002".into(),
+                to: "$OUT".into(),
+            };
+            run(&result_env(&work, step, from, &out)).unwrap();
+            fs::canonicalize(out).unwrap()
+        };
+        let checked = link_tree("checked", &build);
+        let build = fs::canonicalize(&build).unwrap();
+        let targets = |out: &Path| {
+            ["bin/hello", "bin/hi", "bin/tool"].map(|file| fs::read_link(out.join(file)).unwrap())
+        };
+        let expected = [
+            build.join("bin/hello"),
+            build.join("bin/hi"),
+            PathBuf::from("/elsewhere/tool"),
+        ];
+        assert_eq!(targets(&checked), expected);
+        assert_eq!(
+            fs::read_to_string(checked.join("bin/hi")).unwrap(),
+            "binary"
+        );
+        // dyn's result with the tests run (of `checked`) and without (of the build's result).
+        let with_tests = link_tree("with-tests", &checked);
+        let without_tests = link_tree("without-tests", &build);
+        assert_eq!(targets(&with_tests), expected);
+        assert_eq!(targets(&without_tests), expected);
+        for out in [&checked, &with_tests, &without_tests] {
+            let files = walk(out);
+            assert!(
+                files.iter().all(|(_, kind)| kind != "file"),
+                "{out:?}: {files:?}"
+            );
+        }
+        assert_eq!(walk(&with_tests), walk(&without_tests));
+    }
+
+    /// Every entry under `dir` (relative path, and "dir", "file" or the link's target).
+    fn walk(dir: &Path) -> Vec<(PathBuf, String)> {
+        let mut entries = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(next) = todo.pop() {
+            for entry in fs::read_dir(&next).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = path.symlink_metadata().unwrap();
+                let kind = if meta.is_symlink() {
+                    fs::read_link(&path).unwrap().display().to_string()
+                } else if meta.is_dir() {
+                    todo.push(path.clone());
+                    "dir".to_string()
+                } else {
+                    "file".to_string()
+                };
+                entries.push((path.strip_prefix(dir).unwrap().to_path_buf(), kind));
+            }
+        }
+        entries.sort();
+        entries
     }
 
     /// A link output naming GOROOT fails, wherever in a large file the name is (the search

@@ -18,7 +18,9 @@
 //! - **Merging** ([`with_tests`]): test actions are added to the build plan; an action whose
 //!   derivation would be identical to one of the build (standard library, packages the tests
 //!   import unchanged) is not added twice but shared. With [`CheckMode::Run`] the top becomes an
-//!   action that copies the build's result and depends on every run; with
+//!   action that depends on every run and links to the build's result (`bin/<name>` →
+//!   `<build result>/bin/<name>`, [`ExecStep::LinkTree`]: no copy of the binary after the link);
+//!   with
 //!   [`CheckMode::Binaries`] the top is the test binaries (`$OUT/bin/<pkg>.test`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -488,7 +490,7 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
                     tools: BTreeSet::new(),
                     binaries,
                     spec: ActionSpec {
-                        steps: vec![ExecStep::Copy {
+                        steps: vec![ExecStep::LinkTree {
                             from: format!("$WORK/{}", spec::dep_dir(0)),
                             to: "$OUT".to_string(),
                         }],

@@ -140,10 +140,14 @@ pub enum ExecStep {
     /// `ln -s TARGET LINK`.
     Symlink { target: String, link: String },
     /// A tree of symbolic links, as nixpkgs' `symlinkJoin` (`lndir`) makes: TO gets FROM's
-    /// directories, and every other entry of FROM (a file, a symbolic link) as a symbolic link
-    /// to it, named by FROM's resolved path (a dependency's store path, not `$WORK/b002`), so
-    /// the output refers to FROM and keeps it alive without a copy of its files (dyn mode's
-    /// result, `nix/internal/linkTree.nix`).
+    /// directories, and every other entry of FROM (a file, a relative symbolic link) as a
+    /// symbolic link to it, named by FROM's resolved path (a dependency's store path, not
+    /// `$WORK/b002`), so the output refers to FROM and keeps it alive without a copy of its
+    /// files (dyn mode's result, `nix/internal/linkTree.nix`; `go-checked`, the result with the
+    /// tests run). A symbolic link of FROM with an absolute target (a link tree's own link into
+    /// another store path) is made again with the same target, so a link tree of a link tree
+    /// has the same contents as the first (dyn's result is then the same store path with and
+    /// without the tests run).
     LinkTree { from: String, to: String },
     /// Run the tests of `package`: `argv` (a test binary and its flags) in `cwd`, standard output
     /// and error written to the file `log` and to the build log. A non-zero exit fails the build

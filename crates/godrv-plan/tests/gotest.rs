@@ -282,12 +282,32 @@ fn test_actions_reuse_the_build_plan_derivations() {
             "{package} was not shared"
         );
     }
-    // The result depends on the build's top and the run, and copies the build's result.
+    // The result depends on the build's top and the run, and links to the build's result.
     assert_eq!(merged.top, "checked");
     let checked = &merged.actions["checked"];
     assert_eq!(checked.deps[0].key, build_top);
     assert_eq!(checked.deps.len(), 2);
     assert_eq!(merged.actions[&checked.deps[1].key].role, Role::Test);
+}
+
+/// With the tests run, the result copied the build's binary (30-60 MB on a real program) after
+/// the link, and Nix hashed it again, on every edit that changed it: it is now one link-tree
+/// step from the build's result (`$WORK/b002`, its first dependency) to `$OUT`.
+#[test]
+fn checked_result_links_to_the_build_instead_of_copying_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tests = test_plan(tmp.path(), &[]);
+    let (graph, roots) = graph_of("hello", "hello", tmp.path());
+    let build = plan(&graph, &roots, &PlanOptions::default()).unwrap();
+    let merged = gotest::with_tests(build, tests, CheckMode::Run);
+    let checked = &merged.actions[gotest::CHECKED];
+    assert_eq!(
+        checked.spec.steps,
+        [ExecStep::LinkTree {
+            from: "$WORK/b002".into(),
+            to: "$OUT".into(),
+        }]
+    );
 }
 
 #[test]

@@ -159,3 +159,36 @@ test_gotests_check_data() {
 	fi
 	log_says "\`checkData\` must be an attribute set of import path" || return 1
 }
+
+# With doCheck (the default) the result (go-checked) copied the link's output: the whole binary,
+# copied and hashed again after every edit that changed it. It now links to it: in dyn mode the
+# result is the same store path with doCheck = true as with false (a link into the link's output,
+# the one IFD builds without the tests too); in IFD mode the result with the tests holds a link
+# to bin/gotests of the result without them, no regular file, and the program runs.
+test_gotests_checked_result_copies_nothing() {
+	local b check out
+	declare -A res
+	for b in buildWithDynDrv buildWithIFD; do
+		for check in true false; do
+			out=$(nix-build --no-out-link -E "(import $REPO/nix {}).$b { pname = \"checked\"; version = \"1\";
+				src = $REPO/examples/gotests; doCheck = $check; }" 2>"$LOG.c") || {
+				tail -20 "$LOG.c" >&2
+				return 1
+			}
+			res[$b-$check]=$out
+		done
+	done
+	local unchecked=${res[buildWithIFD-false]} checked=${res[buildWithIFD-true]} dyn=${res[buildWithDynDrv-true]}
+	[ "$dyn" = "${res[buildWithDynDrv-false]}" ] || {
+		echo "dyn: the result with doCheck ($dyn) is not the one without (${res[buildWithDynDrv-false]})" >&2
+		return 1
+	}
+	[ -f "$unchecked/bin/gotests" ] && [ ! -L "$unchecked/bin/gotests" ] &&
+		[ "$(readlink "$checked/bin/gotests")" = "$unchecked/bin/gotests" ] &&
+		[ "$(readlink "$dyn/bin/gotests")" = "$unchecked/bin/gotests" ] &&
+		[ "$(find "$checked" "$dyn" -type f | wc -l)" = 0 ] &&
+		[ "$("$checked/bin/gotests")" = "hello, godrv" ] || {
+		echo "expected IFD's result with doCheck ($checked) and dyn's ($dyn) to hold only a link to $unchecked/bin/gotests, a file: $(find "$unchecked" "$checked" "$dyn" -printf '%p %y %l\n')" >&2
+		return 1
+	}
+}
