@@ -511,6 +511,23 @@ pub fn with_tests(build: Plan, tests: TestPlan, mode: CheckMode) -> Plan {
 /// Key of the action that makes the result depend on the test runs.
 pub const CHECKED: &str = "checked";
 
+/// The keys of the actions that get the result's name (`pname-version`): the top and, with the
+/// tests run ([`CHECKED`] on top), the build's result it links to, which is then the same
+/// derivation as with `doCheck = false` (switching `doCheck` relinks nothing, and dyn's result,
+/// links into that output, is the same store path either way).
+pub fn result_keys(plan: &Plan) -> Vec<String> {
+    let mut keys = vec![plan.top.clone()];
+    if plan.top == CHECKED {
+        keys.extend(
+            plan.actions[CHECKED]
+                .deps
+                .first()
+                .map(|dep| dep.key.clone()),
+        );
+    }
+    keys
+}
+
 /// What makes two planned actions the same derivation: everything but their key, with
 /// dependencies by (already merged) key, and but for its tools (go's build and test scripts
 /// differ in tools the plan drops).

@@ -310,6 +310,27 @@ fn checked_result_links_to_the_build_instead_of_copying_it() {
     );
 }
 
+/// dyn's result with the tests run linked into a link output named after the binary, without
+/// them into one with the result's name: two paths. The build's result gets the result's name
+/// too when the checked result is on top, so it is the same derivation either way.
+#[test]
+fn checked_result_and_the_build_it_links_to_share_the_result_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tests = test_plan(tmp.path(), &[]);
+    let (graph, roots) = graph_of("hello", "hello", tmp.path());
+    let build = plan(&graph, &roots, &PlanOptions::default()).unwrap();
+    let build_top = build.top.clone();
+    assert_eq!(
+        gotest::result_keys(&build),
+        std::slice::from_ref(&build_top)
+    );
+    let merged = gotest::with_tests(build, tests, CheckMode::Run);
+    assert_eq!(
+        gotest::result_keys(&merged),
+        [gotest::CHECKED.to_string(), build_top]
+    );
+}
+
 #[test]
 fn binaries_mode_has_the_test_binaries_on_top() {
     let tmp = tempfile::tempdir().unwrap();

@@ -339,18 +339,19 @@ fn plan_options(inputs: &PlanInputs<'_>) -> godrv_plan::PlanOptions {
     }
 }
 
-/// Names the top derivation and turns the plan into the IFD plan.
+/// Names the result's derivations (`gotest::result_keys`) and turns the plan into the IFD plan.
 fn finish_plan(
     plan: &mut godrv_plan::Plan,
     inputs: &PlanInputs<'_>,
     timing: Timing,
 ) -> Result<DrvPlan> {
     if let Some(name) = inputs.name {
-        let top = plan.top.clone();
-        plan.actions
-            .get_mut(&top)
-            .expect("the top action is in the plan")
-            .name = godrv_plan::sanitize_store_name(name);
+        for key in godrv_plan::gotest::result_keys(plan) {
+            plan.actions
+                .get_mut(&key)
+                .expect("the result's actions are in the plan")
+                .name = godrv_plan::sanitize_store_name(name);
+        }
     }
     let drvs = DrvPlan::new(plan, inputs.addressing, &inputs.override_packages)?;
     let go_cpu = timing
