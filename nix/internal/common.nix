@@ -1,7 +1,7 @@
 # common: small helpers and constants the library's functions share: what they read from the builders'
 # arguments (buildGoModule's names), and the environment lists of the fetchers.
 #
-# Arguments: { toolchain, lib } (unused; every file of the library takes them).
+# Arguments: { toolchain, lib } (toolchain: godrv and the system, for planDerivation).
 # Returns an attribute set:
 #   nameOf args         the result's name: `name`, or `pname-version`
 #   userEnv args        go's environment: `env` (values as strings) plus `GOFLAGS`
@@ -21,6 +21,9 @@
 #   floatingCA          the attributes of a content-addressed derivation (NAR-hashed output)
 #   recursiveNix        the attributes of a derivation that adds paths to the store (recursive
 #                       Nix), built locally
+#   planDerivation name config extra  a derivation `godrv plan` builds from `config` (godrv's
+#                       `PlanConfig`), with `extra` attributes (content addressing, recursive Nix,
+#                       outputs): every planner (planner, dynPlanner, stdGroupPlanner)
 { toolchain, lib }:
 let
   getBin = x: if builtins.isAttrs x && x ? bin then x.bin else x;
@@ -87,6 +90,18 @@ in
     outputHashMode = "recursive";
     outputHashAlgo = "sha256";
   };
+  planDerivation =
+    name: config: extra:
+    derivation (
+      {
+        inherit name;
+        inherit (toolchain) system;
+        builder = "${toolchain.godrv}/bin/godrv";
+        args = [ "plan" ];
+        godrvPlanConfig = builtins.toJSON config;
+      }
+      // extra
+    );
   recursiveNix = {
     requiredSystemFeatures = [ "recursive-nix" ];
     # Built where Nix runs whenever it can (max-jobs > 0), never on a remote builder: Nix copies

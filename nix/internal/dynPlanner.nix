@@ -7,17 +7,9 @@
 #   config  the planner's configuration (godrv's `PlanConfig`), written as `godrvPlanConfig`
 #   extra   more derivation attributes (the std planner's output: `godrvStdPlan`)
 { toolchain, lib }:
-let
-  inherit (toolchain) godrv system;
-in
 name: config: extra:
-derivation (
+lib.common.planDerivation "${name}.drv" config (
   {
-    name = "${name}.drv";
-    inherit system;
-    builder = "${godrv}/bin/godrv";
-    args = [ "plan" ];
-    godrvPlanConfig = builtins.toJSON config;
     __contentAddressed = true;
     outputHashMode = "text";
     outputHashAlgo = "sha256";

@@ -17,7 +17,7 @@
 { toolchain, lib }:
 let
   inherit (toolchain) go godrv nix cc system;
-  inherit (lib.common) nameOf checkOf inputRef cInputs cInputsOf packageInputs inputsOf getBin getDev splitFlags userEnv downloadEnv;
+  inherit (lib.common) planDerivation nameOf checkOf inputRef cInputs cInputsOf packageInputs inputsOf getBin getDev splitFlags userEnv downloadEnv;
 in
 mode: args:
 { name ? nameOf args, check ? checkOf args }:
@@ -68,19 +68,6 @@ let
   # path changes with `src`: by its output path only, as in depsPlanner), not the module
   # directories (only the next step reads them).
   skeleton = lib.skeleton args.src;
-  # A derivation `godrv plan` builds from `planConfig` (godrv's `PlanConfig`), with `extra`
-  # attributes (content addressing, recursive Nix, outputs).
-  planDerivation = drvName: planConfig: extra:
-    derivation (
-      {
-        name = drvName;
-        inherit system;
-        builder = "${godrv}/bin/godrv";
-        args = [ "plan" ];
-        godrvPlanConfig = builtins.toJSON planConfig;
-      }
-      // extra
-    );
   modcacheByPath = if config.modcache == null then null else config.modcache // { drv = null; output = null; };
   # Dyn mode, granularity "module", with third-party modules (a module cache or a lockfile): the
   # unpinned planner also writes the third-party part of its plan (the module groups, std's

@@ -11,17 +11,7 @@
 #   mode    "dyn" or "ifd"
 #   config  a program planner's configuration; only its std-shaping fields are used (stdConfig)
 { toolchain, lib }:
-let
-  inherit (toolchain) godrv system;
-in
 mode: config:
-derivation (
-  {
-    name = "go-stdlib-plan.json";
-    inherit system;
-    builder = "${godrv}/bin/godrv";
-    args = [ "plan" ];
-    godrvPlanConfig = builtins.toJSON (lib.stdConfig config // { granularity = "module"; });
-  }
-  // (if mode == "dyn" then lib.common.floatingCA // lib.common.recursiveNix else { })
+lib.common.planDerivation "go-stdlib-plan.json" (lib.stdConfig config // { granularity = "module"; }) (
+  if mode == "dyn" then lib.common.floatingCA // lib.common.recursiveNix else { }
 )
