@@ -7,13 +7,22 @@
 # (moduleFiles) and the module cache's output path, which an edit of the program does not change
 # (a fixed output), so it is built once per go.mod/go.sum. No package derivation depends on it.
 #
+# With content addressing (the default), it does not see go.mod itself but `key`: a small
+# content-addressed derivation (`godrv go-mod-index-key`) whose output is go.mod with its module
+# path replaced by a fixed one (`go mod edit -module`), and go.sum. Which modules go indexes (the
+# build list) and how (by go version and module directory) do not depend on the main module's
+# path, so after a rename of the module Nix builds `key` again, finds its output as it was, and
+# resolves go-modindex to the derivation it built before: nothing else is built (e2e
+# `module_rename_rebuilds_no_modindex`). With input addressing (contentAddressed = false, which
+# needs no ca-derivations) go-modindex reads go.mod directly, as before.
+#
 # Returns null in lockfile mode (the planner assembles that module cache in its scratch
 # directory, a new path every run), without third-party modules, and when moduleFiles is null (a
 # go.work workspace, a `src` that is a derivation's output): the planners then start from
 # goIndex.
 #
 # Arguments:
-#   args      the builder's arguments: `src`, `modRoot`
+#   args      the builder's arguments: `src`, `modRoot`, `contentAddressed`
 #   modcache  the vendorHash module cache (vendorModules args), or null
 { toolchain, lib }:
 args: modcache:
@@ -21,6 +30,19 @@ let
   inherit (toolchain) go godrv system;
   files = lib.moduleFiles args;
   modRoot = args.modRoot or "";
+  # The directory of go.mod and go.sum.
+  moduleDir = if modRoot == "" then "${files}" else "${files}/${modRoot}";
+  key = derivation (
+    {
+      name = "go-modindex-key";
+      inherit system;
+      builder = "${godrv}/bin/godrv";
+      args = [ "go-mod-index-key" ];
+      go = "${go}";
+      src = moduleDir;
+    }
+    // lib.common.floatingCA
+  );
 in
 if modcache == null || files == null then
   null
@@ -33,6 +55,6 @@ else
     go = "${go}";
     seed = "${lib.goIndex}";
     # The directory of go.mod and go.sum.
-    src = if modRoot == "" then "${files}" else "${files}/${modRoot}";
+    src = if lib.common.addressing args == "content-addressed" then "${key}" else moduleDir;
     modcache = "${modcache}";
   }

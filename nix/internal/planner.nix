@@ -7,7 +7,7 @@
 # sourceSets.nix). With content addressing (the default) the planning itself (`go build -n`
 # and the rest) runs in a derivation of its own on the source's skeleton (skeleton.nix), and
 # this one only registers or pins its plan with the source (see `unpinned` below); the result
-# then has the attributes `skeleton` and `unpinnedPlan`.
+# then has the attributes `skeleton` and `unpinnedPlan`; with a go-modindex (goModIndex), `modIndex`.
 #
 # Arguments:
 #   mode   "dyn" or "ifd"
@@ -24,6 +24,7 @@ mode: args:
 let
   modcache = lib.vendorModules args;
   locked = lib.lockedModules args;
+  modIndex = lib.goModIndex args modcache;
   base = {
     inherit mode system name check;
     addressing = lib.common.addressing args;
@@ -47,7 +48,7 @@ let
     allowGoReference = args.allowGoReference or false;
     goFlags = [ ];
     # go's index of GOROOT and, with a vendorHash module cache, of its modules (goModIndex).
-    goCacheSeed = let modIndex = lib.goModIndex args modcache; in if modIndex == null then "${lib.goIndex}" else "${modIndex}";
+    goCacheSeed = if modIndex == null then "${lib.goIndex}" else "${modIndex}";
     env = removeAttrs (userEnv args) downloadEnv;
     granularity = lib.common.granularityOf args;
   };
@@ -122,7 +123,8 @@ let
     // (if moduleGroups == null then { } else { moduleGroups = "${moduleGroups}"; });
   helpers =
     (if unpinned == null then { } else { inherit skeleton; unpinnedPlan = unpinned; })
-    // (if moduleGroups == null then { } else { inherit moduleGroups; });
+    // (if moduleGroups == null then { } else { inherit moduleGroups; })
+    // (if modIndex == null then { } else { inherit modIndex; });
 in
 if mode == "dyn" then
   # In "module" granularity third-party modules are one derivation each, made by the program's

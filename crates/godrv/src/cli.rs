@@ -120,6 +120,20 @@ enum Command {
         #[arg(long, env = "out")]
         out: PathBuf,
     },
+    /// Write into `$out` the go.mod and go.sum of a module directory with the go.mod's module
+    /// path replaced by a fixed one (the builder of the content-addressed `go-modindex-key`
+    /// derivation, go-modindex's input): renaming the module does not change it.
+    GoModIndexKey {
+        /// The Go toolchain (GOROOT).
+        #[arg(long, env = "go")]
+        go: PathBuf,
+        /// The directory of the module's `go.mod` and `go.sum` (nothing else is read).
+        #[arg(long, env = "src")]
+        src: PathBuf,
+        /// The directory to create.
+        #[arg(long, env = "out")]
+        out: PathBuf,
+    },
     /// Download one module into `$out` (the builder of a lockfile entry's fixed-output
     /// derivation): `$out` is the module's directory as `go mod download` leaves it.
     FetchModule {
@@ -280,6 +294,10 @@ impl Cli {
             } => {
                 let scratch = scratch_dir()?;
                 helpers::go_mod_index(&go, &seed, &src, &modcache, &out, scratch.path())
+            }
+            Command::GoModIndexKey { go, src, out } => {
+                let scratch = scratch_dir()?;
+                helpers::go_mod_index_key(&go, &src, &out, scratch.path())
             }
             Command::FetchModule { config, out } => {
                 let request: FetchRequest = serde_json::from_str(&config)

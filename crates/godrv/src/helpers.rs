@@ -1,8 +1,9 @@
 //! The builders of godrv's helper derivations: `godrv modules` (the vendorHash module cache),
 //! `godrv fetch-module` (one module of a lockfile), `godrv go-index` (Go's index of GOROOT
 //! that seeds the planners' GOCACHE), `godrv go-mod-index` (that index plus go's index of
-//! the module cache's modules) and `godrv module-dirs` (the module cache's directories as
-//! source paths, once per module cache).
+//! the module cache's modules), `godrv go-mod-index-key` (the go.mod and go.sum go-mod-index
+//! reads, with the module path fixed) and `godrv module-dirs` (the module cache's directories
+//! as source paths, once per module cache).
 
 use std::path::Path;
 
@@ -152,6 +153,63 @@ pub fn go_mod_index(
         ),
     }
     without_clock(out)
+}
+
+/// The module path [`go_mod_index_key`] gives every go.mod: a name no module can be required
+/// by (`.invalid` is a reserved top-level domain), so that it is never the prefix of a required
+/// module's path and `go list` of a required module's packages never looks for them in the
+/// main module.
+pub const INDEXED_MODULE_PATH: &str = "godrv.invalid/indexed";
+
+/// Writes to `out` the go.mod and go.sum of the directory `module_dir` (go.sum if there is one),
+/// with the go.mod's module path replaced by [`INDEXED_MODULE_PATH`] (`go mod edit -module`):
+/// what [`go_mod_index`] reads, without what cannot change what it indexes. go's index of a
+/// module is keyed by the go version and the module's directory alone, and which modules are
+/// indexed is the build list of `go list -m all`, which the main module's path does not change.
+/// The derivation this builds is content-addressed, so a program whose module path was renamed
+/// finds go-modindex built. Only an optimization, like go-modindex: if `go mod edit` fails,
+/// go.mod is left as it was and a warning says why (go-modindex is then made again after a
+/// rename).
+pub fn go_mod_index_key(
+    goroot: &Path,
+    module_dir: &Path,
+    out: &Path,
+    scratch: &Path,
+) -> Result<()> {
+    make_dirs(scratch, &["home", "gopath"])?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, required) in [("go.mod", true), ("go.sum", false)] {
+        let from = module_dir.join(name);
+        if !required && !from.exists() {
+            continue;
+        }
+        let to = out.join(name);
+        // Written, not copied: a store file is read-only, and `go mod edit` rewrites go.mod.
+        let text = std::fs::read(&from).with_context(|| {
+            format!(
+                "reading {} (go-modindex's input: the directory of go.mod, modRoot)",
+                from.display()
+            )
+        })?;
+        std::fs::write(&to, text).with_context(|| format!("writing {}", to.display()))?;
+    }
+    let tools = GoTools {
+        goroot,
+        cc: None,
+        modcache: None,
+        go_cache_seed: None,
+    };
+    let edited = Go::planner(out, &BuildRequest::default(), &tools, scratch).and_then(|go| {
+        go.args(["mod", "edit", "-module", INDEXED_MODULE_PATH, "go.mod"])
+            .run()
+    });
+    if let Err(e) = edited {
+        eprintln!(
+            "godrv: warning: the module path of {} could not be replaced, so go-modindex is made again whenever it changes: {e:#}",
+            module_dir.join("go.mod").display()
+        );
+    }
+    Ok(())
 }
 
 /// A Go cache action entry (`v1 <action id> <output id> <size> <time>\n`, the numbers
@@ -436,6 +494,116 @@ mod tests {
             ]
         );
         assert!(!root.join("cache/download/example.com/other").exists());
+    }
+
+    /// A GOROOT whose `bin/go` is a shell script: it appends its directory and arguments to
+    /// `calls` and, if `edit` is set, replaces go.mod's first line with `module <last arg but
+    /// one>` (as `go mod edit -module X go.mod` would), else fails.
+    fn fake_goroot(dir: &Path, edit: bool) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let goroot = dir.join("goroot");
+        std::fs::create_dir_all(goroot.join("bin")).unwrap();
+        let calls = dir.join("calls");
+        let body = if edit {
+            // Shell builtins only: PATH is GOROOT/bin.
+            r#"rest=; { read -r first; while IFS= read -r l; do rest="$rest$l
+"; done; } <go.mod; printf 'module %s\n%s' "$4" "$rest" >go.mod"#
+        } else {
+            "echo 'go: go.mod:1: unknown directive' >&2; exit 1"
+        };
+        let go = goroot.join("bin/go");
+        std::fs::write(
+            &go,
+            format!(
+                "#!/bin/sh\necho \"$PWD $*\" >>{}\n{body}\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
+        goroot
+    }
+
+    fn module_dir(dir: &Path, go_sum: bool) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let src = dir.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(
+            src.join("go.mod"),
+            "module example.com/renamed\n\ngo 1.22\n",
+        )
+        .unwrap();
+        if go_sum {
+            std::fs::write(src.join("go.sum"), "example.com/greet v1.1.0 h1:x=\n").unwrap();
+        }
+        std::fs::write(src.join("main.go"), "package main\n").unwrap();
+        // Read-only, as in the store.
+        for f in ["go.mod", "go.sum"] {
+            if src.join(f).exists() {
+                std::fs::set_permissions(src.join(f), std::fs::Permissions::from_mode(0o444))
+                    .unwrap();
+            }
+        }
+        src
+    }
+
+    #[test]
+    fn modindex_key_has_the_fixed_module_path_and_go_sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let goroot = fake_goroot(dir.path(), true);
+        let src = module_dir(dir.path(), true);
+        let out = dir.path().join("out");
+        go_mod_index_key(&goroot, &src, &out, &dir.path().join("scratch")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("go.mod")).unwrap(),
+            format!("module {INDEXED_MODULE_PATH}\n\ngo 1.22\n")
+        );
+        assert_eq!(
+            std::fs::read(out.join("go.sum")).unwrap(),
+            std::fs::read(src.join("go.sum")).unwrap()
+        );
+        assert!(!out.join("main.go").exists(), "only go.mod and go.sum");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("calls")).unwrap(),
+            format!(
+                "{} mod edit -module {INDEXED_MODULE_PATH} go.mod\n",
+                out.display()
+            )
+        );
+    }
+
+    #[test]
+    fn modindex_key_without_go_sum_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let goroot = fake_goroot(dir.path(), true);
+        let src = module_dir(dir.path(), false);
+        let out = dir.path().join("out");
+        go_mod_index_key(&goroot, &src, &out, &dir.path().join("scratch")).unwrap();
+        assert!(out.join("go.mod").is_file());
+        assert!(!out.join("go.sum").exists());
+    }
+
+    #[test]
+    fn modindex_key_keeps_go_mod_when_go_mod_edit_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let goroot = fake_goroot(dir.path(), false);
+        let src = module_dir(dir.path(), true);
+        let out = dir.path().join("out");
+        go_mod_index_key(&goroot, &src, &out, &dir.path().join("scratch")).unwrap();
+        assert_eq!(
+            std::fs::read(out.join("go.mod")).unwrap(),
+            std::fs::read(src.join("go.mod")).unwrap()
+        );
+    }
+
+    #[test]
+    fn modindex_key_without_go_mod_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let goroot = fake_goroot(dir.path(), true);
+        let src = dir.path().join("empty");
+        std::fs::create_dir_all(&src).unwrap();
+        let err = go_mod_index_key(&goroot, &src, &dir.path().join("out"), dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("empty/go.mod"), "{err:#}");
     }
 
     #[test]

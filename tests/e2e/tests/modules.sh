@@ -103,8 +103,8 @@ module_bump() { # vendorHash|lockfile module|package
 		return 1
 	}
 	# Built after the bump: never shout's package or group (its derivation did not change), at
-	# most the module cache, the dependencies' planner (package granularity) and go-modindex
-	# (go.mod changed), the module directories (a new module cache), the source's skeleton and
+	# most the module cache, the dependencies' planner (package granularity) and go-modindex with
+	# its key (go.mod changed), the module directories (a new module cache), the source's skeleton and
 	# the plan made from it (go.mod is in both), the module groups' registrar (dyn, module
 	# granularity: greet's group is new), the planner, greet's two packages (module
 	# granularity: its group), main, the link and the result (links to the link's output).
@@ -114,7 +114,7 @@ module_bump() { # vendorHash|lockfile module|package
 	echo "$mode, $gran: built after the bump: $built($(($(built_count "$LOG.p.v1.1.0") + $(built_count "$LOG.v1.1.0"))) derivations)" >&2
 	for name in $built; do
 		case $name in
-		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-modindex.drv | go-module-dirs.json.drv | go-source-skeleton.drv | bump-1-unpinned-plan.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-dep.drv) ;;
+		bump-1-go-modules.drv | gomod-example.com-greet-v1.1.0.drv | go-modindex-key.drv | go-modindex.drv | go-module-dirs.json.drv | go-source-skeleton.drv | bump-1-unpinned-plan.json.drv | bump-1.drv.drv | bump-1.drv | go-example.com-dep.drv) ;;
 		go-module-groups.json.drv) [ "$gran" = module ] || {
 			echo "rebuilt after bumping greet in package granularity: $name (module granularity's registrar)" >&2
 			return 1

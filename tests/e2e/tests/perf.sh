@@ -180,7 +180,7 @@ index_entries() { # dir
 # reproducible. A copy of examples/dep with a per-run comment in go.mod (a new go-modindex) and
 # in main.go, then another edit of main.go.
 test_go_modindex() {
-	local src=$SCRATCH/modindex build expr i drv seed modcache idx f before after n_seeded n_control
+	local src=$SCRATCH/modindex build expr i seed named modcache idx f before after n_seeded n_control
 	cp -r examples/dep "$src"
 	chmod -R u+w "$src"
 	echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod"
@@ -198,14 +198,14 @@ test_go_modindex() {
 		grep "building '" "$LOG.1" "$LOG.2" >&2
 		return 1
 	}
-	drv=$(nix-instantiate -E "$expr" 2>"$LOG.inst") || {
-		tail -5 "$LOG.inst" >&2
-		return 1
-	}
-	seed=$(nix derivation show "$drv" 2>/dev/null | grep -o 'goCacheSeed[^/]*/nix/store/[a-z0-9]*-go-[a-z]*index' | grep -o '/nix/store/.*')
+	# go-modindex reads go.mod through a content-addressed derivation (go-modindex-key), so the
+	# planner's configuration names it by a placeholder: compare it with go-modindex's.
+	seed=$(nix-build --no-out-link -E "$expr.modIndex" 2>"$LOG.seed")
 	modcache=$(nix-build --no-out-link -E "($build).goModules" 2>"$LOG.mc")
-	[[ $seed == */nix/store/*-go-modindex ]] && [ -d "$seed" ] && [ -d "$modcache" ] || {
-		echo "expected the planner's goCacheSeed to be go-modindex (got '$seed') and its module cache (got '$modcache')" >&2
+	named=$(nix-instantiate --eval -E "let p = $expr; in (builtins.fromJSON (builtins.unsafeDiscardStringContext p.godrvPlanConfig)).goCacheSeed == builtins.unsafeDiscardStringContext \"\${p.modIndex}\"" 2>"$LOG.named")
+	[[ $seed == */nix/store/*-go-modindex ]] && [ -d "$seed" ] && [ -d "$modcache" ] && [ "$named" = true ] || {
+		echo "expected the planner's goCacheSeed to be go-modindex (the planner's names it: '$named'; go-modindex '$seed') and its module cache (got '$modcache')" >&2
+		cat "$LOG.named" >&2
 		return 1
 	}
 	idx=$(nix-build --no-out-link /src/nix -A goIndex 2>"$LOG.idx") || {
@@ -247,6 +247,45 @@ test_go_modindex() {
 	[ "$(grep -c '/compile ' "$LOG.empty")" -gt 3 ] && cmp -s "$LOG.empty" "$LOG.seeded" || {
 		echo "go build -n differs with the go-modindex cache:" >&2
 		diff "$LOG.empty" "$LOG.seeded" | head -20 >&2
+		return 1
+	}
+}
+
+# Renaming the main module's path (go.mod's `module` line and the imports of it) cannot change
+# go's module index, which is keyed by the go version and each module's directory: go-modindex
+# reads go.mod through go-modindex-key, go.mod with a fixed module path (content-addressed), so
+# after the rename Nix builds that key again, finds it the same and go-modindex built, and builds
+# no go-modindex; the binary still runs. A copy of examples/dep (third-party modules, vendorHash)
+# with a per-run comment in go.mod, so that the first build makes a go-modindex of its own; the
+# control: the key is built again after the rename, and go-modindex after another comment.
+test_module_rename_rebuilds_no_modindex() {
+	local src=$SCRATCH/rename build out i
+	cp -r examples/dep "$src"
+	chmod -R u+w "$src"
+	echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod"
+	build="(import /src/nix {}).buildWithDynDrv { pname = \"rename\"; version = \"1\"; src = $src; vendorHash = \"sha256-tkQCCvkzgP8xZqDUyjkMmLPDWotARBExiQlaQqsAo5E=\"; env.GOPROXY = \"file://\${/src/testdata/goproxy}\"; }"
+	for i in 1 2 3; do
+		case $i in
+		2) sed -i 's|^module example\.com/dep$|module example.org/dep|' "$src/go.mod" ;;
+		3) echo "// nonce $$-$(date +%s%N)" >>"$src/go.mod" ;;
+		esac
+		out=$(nix-build --no-out-link -E "$build" 2>"$LOG.$i") || {
+			tail -20 "$LOG.$i" >&2
+			return 1
+		}
+		[ "$("$out/bin/dep")" = "HELLO, GODRV!" ] || {
+			echo "build $i: $out/bin/dep printed '$("$out/bin/dep")', expected 'HELLO, GODRV!'" >&2
+			return 1
+		}
+	done
+	grep -q '^module example\.org/dep$' "$src/go.mod" || {
+		echo "the module path was not renamed: $(head -1 "$src/go.mod")" >&2
+		return 1
+	}
+	grep -q "^building '[^']*-go-modindex\.drv'" "$LOG.1" && grep -q "^building '[^']*-go-modindex-key\.drv'" "$LOG.2" &&
+		! grep -q "^building '[^']*-go-modindex\.drv'" "$LOG.2" && grep -q "^building '[^']*-go-modindex\.drv'" "$LOG.3" || {
+		echo "expected go-modindex built by the first build, only its key after the rename, and go-modindex again after a new comment in go.mod:" >&2
+		grep -H "^building '[^']*-go-modindex" "$LOG.1" "$LOG.2" "$LOG.3" >&2
 		return 1
 	}
 }
