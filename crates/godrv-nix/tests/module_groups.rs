@@ -2,14 +2,17 @@
 //! the third-party part of a plan alone, the same `.drv` of each module group as the program's
 //! planner registers from the whole plan.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
+use common::input;
 use godrv_derivation::{Derivation, StoreDir, StorePath};
 use godrv_nix::module_groups::ModuleGroupsPlan;
 use godrv_nix::register::{register, register_actions, RegisterError, Store, Toolchain};
-use godrv_nix::{Addressing, DrvPlan, InputRef};
+use godrv_nix::{Addressing, DrvPlan};
 use godrv_plan::{spec, DepRef, GoTool, Plan, PlannedAction, Role};
 
 /// A store that computes paths and keeps nothing.
@@ -77,19 +80,7 @@ fn compile(package: &str, sources: &[&str], module: Option<&str>, deps: &[&str])
 }
 
 fn toolchain() -> Toolchain {
-    let input = |path: &str| InputRef {
-        path: path.into(),
-        drv: None,
-        output: None,
-    };
     Toolchain {
-        system: "x86_64-linux".into(),
-        godrv: input("/nix/store/2zqi04h4x9cla0lvwqn9q54mr6j39nda-godrv"),
-        go: input("/nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3"),
-        cc: None,
-        modcache: None,
-        inputs: vec![],
-        package_inputs: BTreeMap::new(),
         modules: BTreeMap::from([
             (
                 "example.com/a@v1.0.0".into(),
@@ -100,8 +91,7 @@ fn toolchain() -> Toolchain {
                 input("/nix/store/9rj5ngd2r7kkd1m4a0y7qsfh6jjgn9c4-gomod-example.com-b-v1.0.0"),
             ),
         ]),
-        input_hashes: BTreeMap::new(),
-        source_sets: BTreeSet::new(),
+        ..common::toolchain()
     }
 }
 

@@ -2,6 +2,8 @@
 //! `nix/internal/sourceSets.nix`): named as Nix names them, never added again, and never a
 //! reason for another derivation.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::path::Path;
 use godrv_derivation::nar::write_nar_of_files;
 use godrv_derivation::{make_source_path, Derivation, StoreDir, StorePath};
 use godrv_nix::register::{register, RegisterError, Store, Toolchain};
-use godrv_nix::{source_set_name, Addressing, DrvPlan, InputRef, SourceSet};
+use godrv_nix::{source_set_name, Addressing, DrvPlan, SourceSet};
 use godrv_plan::{spec, GoTool, Plan, PlannedAction, Role};
 use sha2::{Digest, Sha256};
 
@@ -93,22 +95,9 @@ fn compile(package: &str, sources: &[&str]) -> PlannedAction {
 }
 
 fn toolchain(source_sets: BTreeSet<String>) -> Toolchain {
-    let input = |path: &str| InputRef {
-        path: path.into(),
-        drv: None,
-        output: None,
-    };
     Toolchain {
-        system: "x86_64-linux".into(),
-        godrv: input("/nix/store/2zqi04h4x9cla0lvwqn9q54mr6j39nda-godrv"),
-        go: input("/nix/store/8lcp4sszmcqngq0z2gph2697g4a2ywv6-go-1.27.3"),
-        cc: None,
-        modcache: None,
-        inputs: vec![],
-        package_inputs: BTreeMap::new(),
-        modules: BTreeMap::new(),
-        input_hashes: BTreeMap::new(),
         source_sets,
+        ..common::toolchain()
     }
 }
 
